@@ -1,0 +1,162 @@
+/* tunit.h - public API of libtunit, the TUNIT inference engine.
+ *
+ * libtunit loads a TUNIT model file (.safetensors, see models/FORMAT.md),
+ * computes style codes with the guiding network and translates frames with
+ * the generator, on a CPU (OpenBLAS) or Vulkan backend.  It knows nothing of
+ * GStreamer.  Every fallible call reports through GError (domain TUNIT_ERROR).
+ *
+ * Images cross the API as planar float RGB ("CHW"): three planes of
+ * width*height floats, R then G then B, values in [-1, 1] as TUNIT expects.
+ * The helpers at the end convert from and to 8-bit interleaved pixels.
+ */
+#ifndef TUNIT_H
+#define TUNIT_H
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TUNIT_ERROR (tunit_error_quark ())
+GQuark tunit_error_quark (void);
+
+typedef enum {
+  TUNIT_ERROR_FILE,          /* cannot open or read a file */
+  TUNIT_ERROR_FORMAT,        /* a file is malformed or inconsistent */
+  TUNIT_ERROR_ARGUMENT,      /* a caller-supplied value is out of range */
+  TUNIT_ERROR_NO_DEVICE,     /* the requested backend has no usable device */
+  TUNIT_ERROR_DEVICE,        /* the device failed (lost, shader, pipeline) */
+  TUNIT_ERROR_OUT_OF_MEMORY, /* host or device memory exhausted */
+} TunitErrorCode;
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct _TunitModel TunitModel;
+
+/* Architecture, read from the model file's metadata and checked against
+ * the tensor shapes. */
+typedef struct {
+  int img_size;      /* training resolution; reference images are resized to it */
+  int style_dim;     /* length of a style code */
+  int nf;            /* width of the generator's first convolution */
+  int n_downs;       /* down-samplings in the content encoder */
+  int n_res;         /* residual blocks in encoder and decoder each */
+  int mlp_dim;       /* hidden width of the style MLP */
+  int mlp_layers;    /* linear layers in the style MLP */
+  int num_domains;   /* K, pseudo-domains of the guiding network */
+  gboolean has_centroids;
+} TunitArchitecture;
+
+TunitModel *tunit_model_load (const char *path, GError **error);
+TunitModel *tunit_model_load_from_bytes (GBytes *bytes, GError **error);
+TunitModel *tunit_model_ref (TunitModel *model);
+void tunit_model_unref (TunitModel *model);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TunitModel, tunit_model_unref)
+
+const TunitArchitecture *tunit_model_get_architecture (const TunitModel *model);
+
+/* Value of a __metadata__ entry, or NULL. */
+const char *tunit_model_get_metadata (const TunitModel *model, const char *key);
+
+/* Number of scalar parameters in tensors whose name starts with prefix
+ * ("G." generator, "E." guiding network, "" all). */
+gsize tunit_model_count_parameters (const TunitModel *model, const char *prefix);
+
+/* The centroid of pseudo-domain `domain` (style_dim floats, owned by the
+ * model), or NULL with an error if the model has none or domain is out of
+ * range. */
+const float *tunit_model_get_centroid (const TunitModel *model, int domain,
+                                       GError **error);
+
+/* Writes a copy of the model with `centroids` (num_domains x style_dim
+ * floats) replacing any centroids it had. */
+gboolean tunit_model_save_with_centroids (const TunitModel *model,
+                                          const float *centroids,
+                                          const char *path, GError **error);
+
+/* Multiply-adds x2 of the generator for a frame of width x height (after
+ * padding to a multiple of 2^n_downs), for benchmarks. */
+double tunit_model_generator_flops (const TunitModel *model, int width, int height);
+
+/* --------------------------------------------------------------- engine */
+
+typedef enum {
+  TUNIT_BACKEND_AUTO,   /* Vulkan when a device exists, else CPU */
+  TUNIT_BACKEND_CPU,
+  TUNIT_BACKEND_VULKAN,
+} TunitBackendKind;
+
+typedef enum {
+  TUNIT_PRECISION_DEFAULT, /* backend's choice: fp16 on Vulkan where supported, fp32 on CPU */
+  TUNIT_PRECISION_FP32,
+  TUNIT_PRECISION_FP16,
+  TUNIT_PRECISION_BF16,
+} TunitPrecision;
+
+typedef struct {
+  TunitBackendKind backend;
+  int device_index;          /* Vulkan device, -1 = choose (TUNIT_VULKAN_DEVICE wins) */
+  TunitPrecision precision;
+  int threads;               /* CPU threads, 0 = all cores */
+} TunitEngineOptions;
+
+#define TUNIT_ENGINE_OPTIONS_INIT { TUNIT_BACKEND_AUTO, -1, TUNIT_PRECISION_DEFAULT, 0 }
+
+typedef struct _TunitEngine TunitEngine;
+
+/* An engine runs one model on one backend; it keeps a reference to the
+ * model.  Not thread-safe: use one engine from one thread at a time. */
+TunitEngine *tunit_engine_new (TunitModel *model, const TunitEngineOptions *options,
+                               GError **error);
+void tunit_engine_free (TunitEngine *engine);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TunitEngine, tunit_engine_free)
+
+TunitModel *tunit_engine_get_model (TunitEngine *engine);
+/* "cpu" or "vulkan" */
+const char *tunit_engine_get_backend_name (TunitEngine *engine);
+/* Human-readable description: device name, precision. */
+const char *tunit_engine_get_description (TunitEngine *engine);
+
+/* Runs the guiding network on an img_size x img_size planar image.
+ * style_out: style_dim floats; logits_out (nullable): num_domains floats. */
+gboolean tunit_engine_compute_style (TunitEngine *engine, const float *image,
+                                     float *style_out, float *logits_out,
+                                     GError **error);
+
+/* Sets the style for the following translations: runs the style MLP once. */
+gboolean tunit_engine_set_style (TunitEngine *engine, const float *style,
+                                 GError **error);
+
+/* Translates a width x height planar image (any size from 16x16) with the
+ * current style.  Sides that are not multiples of 2^n_downs are padded by
+ * reflection on the right/bottom and the result cropped back.  output has
+ * the input's size.  Buffers are reused while the frame size stays the same. */
+gboolean tunit_engine_translate (TunitEngine *engine, const float *input,
+                                 int width, int height, float *output,
+                                 GError **error);
+
+/* Lists the Vulkan devices as text lines (index, name, type, features).
+ * Returns NULL with an error when Vulkan is unavailable. */
+char *tunit_vulkan_describe_devices (GError **error);
+
+/* ---------------------------------------------------------------- pixels */
+
+/* 8-bit interleaved pixels with `channels` bytes per pixel, red at byte
+ * red_offset, green at green_offset, blue at blue_offset, rows `stride`
+ * bytes apart  <->  planar [-1, 1] floats. */
+typedef struct {
+  int width, height, stride, channels;
+  int red_offset, green_offset, blue_offset;
+} TunitPixelLayout;
+
+void tunit_pixels_to_planar (const guint8 *pixels, const TunitPixelLayout *layout,
+                             float *planar);
+void tunit_planar_to_pixels (const float *planar, const TunitPixelLayout *layout,
+                             guint8 *pixels);
+
+/* Bilinear resize of a planar image (area-averaging when shrinking). */
+void tunit_planar_resize (const float *src, int src_width, int src_height,
+                          float *dst, int dst_width, int dst_height);
+
+G_END_DECLS
+
+#endif /* TUNIT_H */
