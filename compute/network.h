@@ -79,6 +79,7 @@ typedef struct {
   TunitGraph style_mlp;   /* [d] -> [adain_parameter_count] */
   int adain_parameter_count;
   int size_multiple;      /* 2^n_downs */
+  int guide_size;         /* img_size: the guide's input is guide_size x guide_size */
 } TunitNetwork;
 
 /* Builds the graphs; checks every tensor the graphs need (presence, dtype,

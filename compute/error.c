@@ -1,0 +1,4 @@
+/* error.c - the libtunit error domain. */
+#include "tunit.h"
+
+G_DEFINE_QUARK (tunit-error-quark, tunit_error)

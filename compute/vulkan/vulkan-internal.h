@@ -1,0 +1,283 @@
+/* vulkan-internal.h - pieces of the Vulkan backend, shared by its files
+ * and by its unit tests (tests/vulkan).
+ *
+ *   vulkan-device.c    loader, instance, validation messages, device choice
+ *   vulkan-memory.c    buffers, uploads, fp16 conversion, weight upload
+ *   vulkan-pipelines.c embedded SPIR-V, pipeline layout, pipeline cache
+ *   vulkan-program.c   one graph at one input size: buffers, descriptor
+ *                      sets and a command buffer recorded once, then run
+ *   vulkan-backend.c   the TunitBackend vtable
+ *
+ * libvulkan is opened at run time (dlopen), so that libtunit loads and
+ * falls back to the CPU on machines without a Vulkan loader; every entry
+ * point is called through TunitVkFunctions. */
+#ifndef TUNIT_VULKAN_INTERNAL_H
+#define TUNIT_VULKAN_INTERNAL_H
+
+#define VK_NO_PROTOTYPES
+#include <vulkan/vulkan.h>
+
+#include "backend.h"
+
+G_BEGIN_DECLS
+
+/* ------------------------------------------------------------ functions */
+
+#define TUNIT_VK_GLOBAL_FUNCTIONS(X)        \
+  X (vkCreateInstance)                      \
+  X (vkEnumerateInstanceVersion)            \
+  X (vkEnumerateInstanceLayerProperties)    \
+  X (vkEnumerateInstanceExtensionProperties)
+
+#define TUNIT_VK_INSTANCE_FUNCTIONS(X)          \
+  X (vkDestroyInstance)                         \
+  X (vkEnumeratePhysicalDevices)                \
+  X (vkGetPhysicalDeviceProperties)             \
+  X (vkGetPhysicalDeviceFeatures2)              \
+  X (vkGetPhysicalDeviceQueueFamilyProperties)  \
+  X (vkGetPhysicalDeviceMemoryProperties)       \
+  X (vkCreateDevice)                            \
+  X (vkGetDeviceProcAddr)
+
+/* from VK_EXT_debug_utils: may be NULL */
+#define TUNIT_VK_DEBUG_FUNCTIONS(X)    \
+  X (vkCreateDebugUtilsMessengerEXT)   \
+  X (vkDestroyDebugUtilsMessengerEXT)
+
+#define TUNIT_VK_DEVICE_FUNCTIONS(X)    \
+  X (vkDestroyDevice)                   \
+  X (vkGetDeviceQueue)                  \
+  X (vkDeviceWaitIdle)                  \
+  X (vkCreateCommandPool)               \
+  X (vkDestroyCommandPool)              \
+  X (vkAllocateCommandBuffers)          \
+  X (vkFreeCommandBuffers)              \
+  X (vkBeginCommandBuffer)              \
+  X (vkEndCommandBuffer)                \
+  X (vkCmdBindPipeline)                 \
+  X (vkCmdBindDescriptorSets)           \
+  X (vkCmdPushConstants)                \
+  X (vkCmdDispatch)                     \
+  X (vkCmdPipelineBarrier)              \
+  X (vkCmdCopyBuffer)                   \
+  X (vkCmdFillBuffer)                   \
+  X (vkQueueSubmit)                     \
+  X (vkCreateFence)                     \
+  X (vkDestroyFence)                    \
+  X (vkWaitForFences)                   \
+  X (vkResetFences)                     \
+  X (vkCreateBuffer)                    \
+  X (vkDestroyBuffer)                   \
+  X (vkGetBufferMemoryRequirements)     \
+  X (vkAllocateMemory)                  \
+  X (vkFreeMemory)                      \
+  X (vkBindBufferMemory)                \
+  X (vkMapMemory)                       \
+  X (vkUnmapMemory)                     \
+  X (vkCreateShaderModule)              \
+  X (vkDestroyShaderModule)             \
+  X (vkCreateDescriptorSetLayout)       \
+  X (vkDestroyDescriptorSetLayout)      \
+  X (vkCreatePipelineLayout)            \
+  X (vkDestroyPipelineLayout)           \
+  X (vkCreatePipelineCache)             \
+  X (vkDestroyPipelineCache)            \
+  X (vkCreateComputePipelines)          \
+  X (vkDestroyPipeline)                 \
+  X (vkCreateDescriptorPool)            \
+  X (vkDestroyDescriptorPool)           \
+  X (vkAllocateDescriptorSets)          \
+  X (vkUpdateDescriptorSets)
+
+#define TUNIT_VK_DECLARE_FUNCTION(name) PFN_##name name;
+
+typedef struct {
+  PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr;
+  TUNIT_VK_GLOBAL_FUNCTIONS (TUNIT_VK_DECLARE_FUNCTION)
+  TUNIT_VK_INSTANCE_FUNCTIONS (TUNIT_VK_DECLARE_FUNCTION)
+  TUNIT_VK_DEBUG_FUNCTIONS (TUNIT_VK_DECLARE_FUNCTION)
+  TUNIT_VK_DEVICE_FUNCTIONS (TUNIT_VK_DECLARE_FUNCTION)
+} TunitVkFunctions;
+
+/* -------------------------------------------------------------- context */
+
+/* Prefix of every validation message printed on stderr. */
+#define TUNIT_VK_VALIDATION_PREFIX "tunit-vulkan-validation:"
+
+/* Longest wait for one submission before the device counts as hung. */
+#define TUNIT_VK_FENCE_TIMEOUT_NS (G_GUINT64_CONSTANT (600) * 1000000000)
+
+typedef struct {
+  void *loader;                        /* dlopen handle of libvulkan */
+  TunitVkFunctions vk;
+  VkInstance instance;
+
+  /* Validation (TUNIT_VULKAN_VALIDATION=1): a debug-utils messenger counts
+   * warnings and errors; the backend turns new ones into a GError. */
+  VkDebugUtilsMessengerEXT messenger;
+  gint validation_messages;            /* atomic */
+  guint validation_reported;           /* messages already turned into errors */
+
+  /* Set by tunit_vk_context_open_device */
+  VkPhysicalDevice physical;
+  VkPhysicalDeviceProperties properties;
+  VkPhysicalDeviceMemoryProperties memory;
+  VkDevice device;
+  guint32 queue_family;
+  VkQueue queue;
+  VkCommandPool command_pool;
+  VkFence fence;
+  gboolean fp16;                       /* activations and weights in fp16 */
+  guint element_size;                  /* bytes per stored value: 2 or 4 */
+  int conv_config_override;            /* TUNIT_VULKAN_CONV_CONFIG, -1 = choose */
+  char *description;
+} TunitVkContext;
+
+/* Opens the loader and creates an instance (no device yet). */
+TunitVkContext *tunit_vk_context_new (GError **error);
+/* Chooses a device (see tunit_vulkan_backend_new for the rules) and creates
+ * the logical device, queue, command pool and fence. */
+gboolean tunit_vk_context_open_device (TunitVkContext *ctx, const TunitEngineOptions *options,
+                                       GError **error);
+void tunit_vk_context_free (TunitVkContext *ctx);
+
+/* Validation messages counted so far (0 unless TUNIT_VULKAN_VALIDATION=1). */
+guint tunit_vk_context_validation_messages (TunitVkContext *ctx);
+/* Fails when validation reported messages since the last call. */
+gboolean tunit_vk_context_check_validation (TunitVkContext *ctx, GError **error);
+
+/* Sets a GError for a failed Vulkan call; TRUE when result is VK_SUCCESS. */
+gboolean tunit_vk_check (VkResult result, const char *what, GError **error);
+const char *tunit_vk_result_name (VkResult result);
+
+/* One-shot command buffers, for uploads. */
+VkCommandBuffer tunit_vk_begin_one_shot (TunitVkContext *ctx, GError **error);
+gboolean tunit_vk_end_one_shot (TunitVkContext *ctx, VkCommandBuffer commands, GError **error);
+/* Submits and waits on the context's fence. */
+gboolean tunit_vk_submit_and_wait (TunitVkContext *ctx, VkCommandBuffer commands,
+                                   GError **error);
+
+/* --------------------------------------------------------------- memory */
+
+typedef enum {
+  TUNIT_VK_MEMORY_DEVICE,     /* device-local, for activations and weights */
+  TUNIT_VK_MEMORY_UPLOAD,     /* host-visible, coherent, written by the host */
+  TUNIT_VK_MEMORY_READBACK,   /* host-visible, coherent, preferably cached */
+} TunitVkMemoryKind;
+
+typedef struct {
+  VkBuffer buffer;
+  VkDeviceMemory memory;
+  VkDeviceSize size;
+  void *mapped;               /* host-visible kinds only */
+} TunitVkBuffer;
+
+gboolean tunit_vk_buffer_init (TunitVkContext *ctx, TunitVkBuffer *buffer, VkDeviceSize size,
+                               TunitVkMemoryKind kind, const char *what, GError **error);
+void tunit_vk_buffer_clear (TunitVkContext *ctx, TunitVkBuffer *buffer);
+/* Copies host data into a device buffer through a staging buffer. */
+gboolean tunit_vk_buffer_upload (TunitVkContext *ctx, TunitVkBuffer *buffer,
+                                 const void *data, VkDeviceSize size, GError **error);
+
+guint16 tunit_vk_float_to_half (float value);
+float tunit_vk_half_to_float (guint16 value);
+
+/* The weights of one graph in one device buffer, in the layouts the
+ * shaders read (transposed, storage precision), each tensor aligned for
+ * binding at an offset.  Offsets are in bytes; -1 where a node has none. */
+typedef struct {
+  TunitVkBuffer buffer;
+  gint64 *weight_offset, *bias_offset;   /* [n_nodes] */
+  VkDeviceSize *weight_size, *bias_size; /* [n_nodes] */
+} TunitVkWeights;
+
+gboolean tunit_vk_weights_init (TunitVkContext *ctx, TunitVkWeights *weights,
+                                const TunitGraph *graph, GError **error);
+void tunit_vk_weights_clear (TunitVkContext *ctx, TunitVkWeights *weights);
+
+/* ------------------------------------------------------------ pipelines */
+
+typedef enum {
+  TUNIT_VK_KERNEL_CONV2D,
+  TUNIT_VK_KERNEL_NORM_STATS,
+  TUNIT_VK_KERNEL_NORM_APPLY,
+  TUNIT_VK_KERNEL_RESIDUAL_ADD,
+  TUNIT_VK_KERNEL_UPSAMPLE,
+  TUNIT_VK_KERNEL_MAX_POOL,
+  TUNIT_VK_KERNEL_GLOBAL_AVG_POOL,
+  TUNIT_VK_KERNEL_LINEAR,
+  TUNIT_VK_KERNEL_CONVERT_IN,
+  TUNIT_VK_KERNEL_CONVERT_OUT,
+  TUNIT_VK_N_KERNELS
+} TunitVkKernel;
+
+/* Every kernel uses one descriptor set of TUNIT_VK_BINDINGS storage
+ * buffers (unused ones bound to a dummy buffer) and up to
+ * TUNIT_VK_PUSH_SIZE bytes of push constants: one pipeline layout. */
+#define TUNIT_VK_BINDINGS 4
+#define TUNIT_VK_PUSH_SIZE 32
+#define TUNIT_VK_MAX_SPEC 16
+
+typedef struct _TunitVkPipelines TunitVkPipelines;
+
+TunitVkPipelines *tunit_vk_pipelines_new (TunitVkContext *ctx, GError **error);
+void tunit_vk_pipelines_free (TunitVkPipelines *pipelines);
+VkDescriptorSetLayout tunit_vk_pipelines_get_set_layout (TunitVkPipelines *pipelines);
+VkPipelineLayout tunit_vk_pipelines_get_layout (TunitVkPipelines *pipelines);
+/* The pipeline of `kernel` with specialization constants spec[0..n_spec)
+ * (spec[0] is always the workgroup size), created on first use. */
+VkPipeline tunit_vk_pipelines_get (TunitVkPipelines *pipelines, TunitVkKernel kernel,
+                                   const guint32 *spec, int n_spec, GError **error);
+
+/* Tile shapes of conv2d.comp; see vulkan-program.c for the choice. */
+typedef struct {
+  int bm, bn, bk, tm, tn;
+} TunitVkConvTile;
+
+typedef enum {
+  TUNIT_VK_CONV_TILE_TINY,     /* <= 4 output channels */
+  TUNIT_VK_CONV_TILE_NARROW,   /* <= 16 output channels */
+  TUNIT_VK_CONV_TILE_MEDIUM,
+  TUNIT_VK_CONV_TILE_LARGE,    /* wide layers on large frames */
+  TUNIT_VK_N_CONV_TILES
+} TunitVkConvTileKind;
+
+extern const TunitVkConvTile tunit_vk_conv_tiles[TUNIT_VK_N_CONV_TILES];
+
+/* -------------------------------------------------------------- program */
+
+typedef struct _TunitVkProgram TunitVkProgram;
+
+/* Everything a program binds that outlives it. */
+typedef struct {
+  TunitVkContext *ctx;
+  TunitVkPipelines *pipelines;
+  const TunitVkWeights *weights;
+  const TunitVkBuffer *adain;      /* AdaIN parameters, fp32; NULL if none */
+  const TunitVkBuffer *dummy;      /* bound to unused bindings */
+} TunitVkProgramResources;
+
+/* Allocates the buffers of `graph` for an input_channels x height x width
+ * input and records its command buffer. */
+TunitVkProgram *tunit_vk_program_new (const TunitVkProgramResources *resources,
+                                      const TunitGraph *graph, int input_channels,
+                                      int height, int width, GError **error);
+void tunit_vk_program_free (TunitVkProgram *program);
+gboolean tunit_vk_program_matches (const TunitVkProgram *program, int height, int width);
+/* Number of floats of graph output k (0 or 1). */
+gsize tunit_vk_program_output_size (const TunitVkProgram *program, int k);
+/* Uploads `input`, runs the graph, waits and copies the graph's outputs
+ * (outputs[k] may be NULL to skip one). */
+gboolean tunit_vk_program_run (TunitVkProgram *program, const float *input,
+                               float *outputs[2], GError **error);
+/* Dispatches recorded, for tests and messages. */
+int tunit_vk_program_dispatch_count (const TunitVkProgram *program);
+
+/* -------------------------------------------------------------- backend */
+
+/* Validation messages seen by a backend made by tunit_vulkan_backend_new. */
+guint tunit_vulkan_backend_validation_messages (TunitBackend *backend);
+
+G_END_DECLS
+
+#endif /* TUNIT_VULKAN_INTERNAL_H */
