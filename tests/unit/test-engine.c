@@ -1,0 +1,169 @@
+/* test-engine.c - engine behaviour on a tiny model: any frame size, buffer
+ * reuse across frames and sizes, style handling, errors. */
+#include "tiny-model.h"
+#include "tunit.h"
+
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+static TunitModel *model;
+
+static TunitEngine *
+cpu_engine (void)
+{
+  TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
+  options.backend = TUNIT_BACKEND_CPU;
+  GError *error = NULL;
+  TunitEngine *engine = tunit_engine_new (model, &options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tunit_engine_get_backend_name (engine), ==, "cpu");
+  return engine;
+}
+
+static float *
+test_frame (int width, int height)
+{
+  float *frame = g_new (float, (gsize) 3 * width * height);
+  for (gsize i = 0; i < (gsize) 3 * width * height; i++)
+    frame[i] = (float) sin (0.37 * i) * 0.9f;
+  return frame;
+}
+
+static float *
+translate (TunitEngine *engine, const float *frame, int width, int height)
+{
+  float *output = g_new (float, (gsize) 3 * width * height);
+  GError *error = NULL;
+  g_assert_true (tunit_engine_translate (engine, frame, width, height, output, &error));
+  g_assert_no_error (error);
+  return output;
+}
+
+static void
+set_domain (TunitEngine *engine, int domain)
+{
+  GError *error = NULL;
+  const float *centroid = tunit_model_get_centroid (model, domain, &error);
+  g_assert_no_error (error);
+  g_assert_true (tunit_engine_set_style (engine, centroid, &error));
+}
+
+static void
+test_needs_style (void)
+{
+  g_autoptr (TunitEngine) engine = cpu_engine ();
+  g_autofree float *frame = test_frame (32, 32);
+  g_autofree float *output = g_new (float, 3 * 32 * 32);
+  GError *error = NULL;
+  g_assert_false (tunit_engine_translate (engine, frame, 32, 32, output, &error));
+  g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "no style"));
+  g_clear_error (&error);
+  set_domain (engine, 0);
+  g_assert_false (tunit_engine_translate (engine, frame, 15, 32, output, &error));
+  g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT);
+  g_clear_error (&error);
+}
+
+/* Every size from the minimum up works, and a frame's result does not
+ * depend on the sizes processed before it (buffers are reused). */
+static void
+test_any_size (void)
+{
+  g_autoptr (TunitEngine) engine = cpu_engine ();
+  set_domain (engine, 1);
+  const int sizes[][2] = { { 16, 16 }, { 17, 23 }, { 40, 32 }, { 161, 97 }, { 17, 23 } };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    int width = sizes[i][0], height = sizes[i][1];
+    g_autofree float *frame = test_frame (width, height);
+    g_autofree float *first = translate (engine, frame, width, height);
+    g_autoptr (TunitEngine) fresh = cpu_engine ();
+    set_domain (fresh, 1);
+    g_autofree float *again = translate (fresh, frame, width, height);
+    for (gsize k = 0; k < (gsize) 3 * width * height; k++) {
+      g_assert_true (isfinite (first[k]) && first[k] >= -1.0f && first[k] <= 1.0f);
+      g_assert_cmpfloat (first[k], ==, again[k]);
+    }
+  }
+}
+
+static void
+test_style_changes_output (void)
+{
+  g_autoptr (TunitEngine) engine = cpu_engine ();
+  g_autofree float *frame = test_frame (32, 32);
+  set_domain (engine, 0);
+  g_autofree float *a = translate (engine, frame, 32, 32);
+  set_domain (engine, 2);
+  g_autofree float *b = translate (engine, frame, 32, 32);
+  set_domain (engine, 0);
+  g_autofree float *c = translate (engine, frame, 32, 32);
+  double difference = 0;
+  for (int k = 0; k < 3 * 32 * 32; k++) {
+    difference += fabs (a[k] - b[k]);
+    g_assert_cmpfloat (a[k], ==, c[k]);
+  }
+  g_assert_cmpfloat (difference, >, 1e-3);
+}
+
+static void
+test_style_and_centroids_roundtrip (void)
+{
+  g_autoptr (TunitEngine) engine = cpu_engine ();
+  g_autofree float *reference = test_frame (32, 32);
+  float style[4], logits[3];
+  GError *error = NULL;
+  g_assert_true (tunit_engine_compute_style (engine, reference, style, logits, &error));
+  float centroids[12];
+  for (int i = 0; i < 12; i++)
+    centroids[i] = style[i % 4] + i;
+  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "tunit-test-centroids.safetensors", NULL);
+  g_assert_true (tunit_model_save_with_centroids (model, centroids, path, &error));
+  g_autoptr (TunitModel) reloaded = tunit_model_load (path, &error);
+  g_assert_no_error (error);
+  const float *centroid = tunit_model_get_centroid (reloaded, 2, &error);
+  g_assert_nonnull (centroid);
+  g_assert_cmpmem (centroid, 16, centroids + 8, 16);
+  g_unlink (path);
+}
+
+static void
+test_pixels_roundtrip (void)
+{
+  const int width = 5, height = 3;
+  guint8 bgrx[5 * 3 * 4 + 8];   /* stride with padding */
+  for (guint i = 0; i < sizeof bgrx; i++)
+    bgrx[i] = (guint8) (i * 37);
+  TunitPixelLayout layout = { width, height, 24, 4, 2, 1, 0 };
+  float planar[3 * 5 * 3];
+  tunit_pixels_to_planar (bgrx, &layout, planar);
+  g_assert_cmpfloat_with_epsilon (planar[0], bgrx[2] / 127.5 - 1.0, 1e-6);   /* red */
+  g_assert_cmpfloat_with_epsilon (planar[15 * 2], bgrx[0] / 127.5 - 1.0, 1e-6); /* blue */
+  guint8 back[sizeof bgrx];
+  memcpy (back, bgrx, sizeof bgrx);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < 3; c++)
+        back[y * 24 + x * 4 + c] = 0;
+  tunit_planar_to_pixels (planar, &layout, back);
+  g_assert_cmpmem (back, sizeof back, bgrx, sizeof bgrx);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_autoptr (GBytes) bytes = tiny_model_build (TRUE);
+  GError *error = NULL;
+  model = tunit_model_load_from_bytes (bytes, &error);
+  g_assert_no_error (error);
+  g_test_add_func ("/engine/needs-style", test_needs_style);
+  g_test_add_func ("/engine/any-size", test_any_size);
+  g_test_add_func ("/engine/style-changes-output", test_style_changes_output);
+  g_test_add_func ("/engine/centroids-roundtrip", test_style_and_centroids_roundtrip);
+  g_test_add_func ("/engine/pixels-roundtrip", test_pixels_roundtrip);
+  int status = g_test_run ();
+  tunit_model_unref (model);
+  return status;
+}
