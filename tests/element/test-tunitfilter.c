@@ -1,0 +1,1173 @@
+/* test-tunitfilter.c - element tests of tunitfilter (GstHarness, gst-check).
+ *
+ * The element's output is compared with libtunit driven directly (same
+ * model, same style code, CPU backend): the numbers must agree to 1/255.
+ *
+ * Environment: TUNIT_FIXTURES (parity fixtures, <config>/model.safetensors),
+ * GST_PLUGIN_PATH pointing at the built plugin.  TUNIT_TEST_CONFIG picks the
+ * fixture configuration (default s64), TUNIT_TEST_BACKEND the backend of
+ * both the element and the direct engine (cpu, the default, or vulkan / auto
+ * on a machine with a GPU).  Exits 77 (skip) without fixtures.
+ */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include "tunit.h"
+
+/* ---------------------------------------------------------------- setup */
+
+static gchar *tmp_dir;          /* per run, removed at the end */
+static gchar *model_path;       /* the fixture model */
+static gchar *model_c_path;     /* the fixture model with (test) centroids */
+static gchar *model_nc_path;    /* a model without centroids, or NULL */
+static gchar *ref_a_path;       /* img_size x img_size PNG */
+static gchar *ref_b_path;       /* REF_B_W x REF_B_H PNG, resized by the element */
+static gchar *garbage_path;     /* a text file named .png */
+static guint8 *ref_a_pixels, *ref_b_pixels;     /* their RGB pixels */
+static int img_size, num_domains, style_dim;
+
+#define REF_B_W 100
+#define REF_B_H 80
+
+/* Deterministic test picture: gradients, a wave and a little noise. */
+static guint8 *
+make_rgb (int width, int height, int seed)
+{
+  guint8 *rgb = g_malloc ((gsize) 3 * width * height);
+  GRand *rand = g_rand_new_with_seed (seed);
+  int x, y;
+
+  for (y = 0; y < height; y++)
+    for (x = 0; x < width; x++) {
+      guint8 *p = rgb + 3 * (y * width + x);
+      int n = g_rand_int_range (rand, -20, 21);
+      p[0] = CLAMP (255 * x / width + n, 0, 255);
+      p[1] = CLAMP (255 * y / height - n, 0, 255);
+      p[2] = CLAMP ((int) (127.5 + 127.5 * sin ((x + 2 * y + seed) * 0.15)) + n,
+          0, 255);
+    }
+  g_rand_free (rand);
+  return rgb;
+}
+
+/* A buffer of `format` holding the packed RGB picture; alpha (or padding)
+ * bytes get a pattern so that we can see they survive. */
+static GstBuffer *
+make_buffer (GstVideoFormat format, int width, int height, const guint8 *rgb,
+    GstVideoInfo *info_out)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstBuffer *buf;
+  const GstVideoFormatInfo *finfo;
+  int x, y, ps, ro, go, bo, ao;
+
+  gst_video_info_set_format (&info, format, width, height);
+  finfo = info.finfo;
+  ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
+  ro = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_R);
+  go = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_G);
+  bo = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_B);
+  ao = ps == 4 ? 6 - ro - go - bo : -1;        /* the fourth byte */
+
+  buf = gst_buffer_new_allocate (NULL, info.size, NULL);
+  if (!gst_video_frame_map (&frame, &info, buf, GST_MAP_WRITE))
+    g_error ("cannot map a buffer");
+  for (y = 0; y < height; y++) {
+    guint8 *row = (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+    for (x = 0; x < width; x++) {
+      const guint8 *p = rgb + 3 * (y * width + x);
+      row[x * ps + ro] = p[0];
+      row[x * ps + go] = p[1];
+      row[x * ps + bo] = p[2];
+      if (ao >= 0)
+        row[x * ps + ao] = (guint8) (x * 7 + y * 13);
+    }
+  }
+  gst_video_frame_unmap (&frame);
+  GST_BUFFER_PTS (buf) = 0;
+  GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
+  if (info_out)
+    *info_out = info;
+  return buf;
+}
+
+/* Packed RGB of a buffer; checks the alpha pattern when check_alpha. */
+static guint8 *
+read_buffer (GstBuffer *buf, const GstVideoInfo *info, gboolean check_alpha)
+{
+  GstVideoFrame frame;
+  const GstVideoFormatInfo *finfo = info->finfo;
+  int width = GST_VIDEO_INFO_WIDTH (info), height = GST_VIDEO_INFO_HEIGHT (info);
+  int ps = GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, 0);
+  int ro = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_R);
+  int go = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_G);
+  int bo = GST_VIDEO_FORMAT_INFO_POFFSET (finfo, GST_VIDEO_COMP_B);
+  int ao = ps == 4 ? 6 - ro - go - bo : -1;
+  guint8 *rgb = g_malloc ((gsize) 3 * width * height);
+  int x, y;
+
+  fail_unless_equals_int (gst_buffer_get_size (buf), info->size);
+  fail_unless (gst_video_frame_map (&frame, (GstVideoInfo *) info, buf,
+          GST_MAP_READ));
+  for (y = 0; y < height; y++) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+    for (x = 0; x < width; x++) {
+      guint8 *p = rgb + 3 * (y * width + x);
+      p[0] = row[x * ps + ro];
+      p[1] = row[x * ps + go];
+      p[2] = row[x * ps + bo];
+      if (check_alpha && ao >= 0)
+        fail_unless_equals_int (row[x * ps + ao], (guint8) (x * 7 + y * 13));
+    }
+  }
+  gst_video_frame_unmap (&frame);
+  return rgb;
+}
+
+static int
+max_difference (const guint8 *a, const guint8 *b, gsize n)
+{
+  int m = 0;
+  gsize i;
+  for (i = 0; i < n; i++)
+    m = MAX (m, ABS ((int) a[i] - (int) b[i]));
+  return m;
+}
+
+/* Writes packed RGB pixels as a PNG with GStreamer.  (Runs before the
+ * tests: no fail_* here.) */
+static void
+write_png (const gchar *path, const guint8 *rgb, int width, int height)
+{
+  GstElement *pipeline, *src, *enc, *sink;
+  GstCaps *caps;
+  GstBuffer *buf;
+  GstVideoInfo info;
+  GstMessage *msg;
+  GstFlowReturn flow;
+
+  pipeline = gst_pipeline_new (NULL);
+  src = gst_element_factory_make ("appsrc", NULL);
+  enc = gst_element_factory_make ("pngenc", NULL);
+  sink = gst_element_factory_make ("filesink", NULL);
+  if (!src || !enc || !sink)
+    g_error ("appsrc, pngenc and filesink are needed");
+  gst_bin_add_many (GST_BIN (pipeline), src, enc, sink, NULL);
+  if (!gst_element_link_many (src, enc, sink, NULL))
+    g_error ("cannot link appsrc ! pngenc ! filesink");
+  g_object_set (sink, "location", path, NULL);
+
+  buf = make_buffer (GST_VIDEO_FORMAT_RGB, width, height, rgb, &info);
+  info.fps_n = 1;
+  info.fps_d = 1;
+  caps = gst_video_info_to_caps (&info);
+  g_object_set (src, "caps", caps, "format", GST_FORMAT_TIME, NULL);
+  gst_caps_unref (caps);
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_signal_emit_by_name (src, "push-buffer", buf, &flow);
+  gst_buffer_unref (buf);
+  g_signal_emit_by_name (src, "end-of-stream", &flow);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), 30 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  if (msg == NULL || GST_MESSAGE_TYPE (msg) != GST_MESSAGE_EOS)
+    g_error ("writing %s failed", path);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+}
+
+/* ------------------------------------------------------ the engine directly */
+
+static TunitBackendKind
+test_backend (void)
+{
+  const gchar *name = g_getenv ("TUNIT_TEST_BACKEND");
+
+  if (name == NULL || *name == '\0' || g_str_equal (name, "cpu"))
+    return TUNIT_BACKEND_CPU;
+  if (g_str_equal (name, "vulkan"))
+    return TUNIT_BACKEND_VULKAN;
+  if (g_str_equal (name, "auto"))
+    return TUNIT_BACKEND_AUTO;
+  g_error ("TUNIT_TEST_BACKEND=%s: expected cpu, vulkan or auto", name);
+  return TUNIT_BACKEND_CPU;
+}
+
+static TunitEngine *
+direct_engine (const gchar *path)
+{
+  TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
+  GError *error = NULL;
+  TunitModel *model = tunit_model_load (path, &error);
+  TunitEngine *engine;
+
+  fail_unless (model != NULL, "loading %s: %s", path,
+      error ? error->message : "?");
+  options.backend = test_backend ();
+  engine = tunit_engine_new (model, &options, &error);
+  fail_unless (engine != NULL, "engine: %s", error ? error->message : "?");
+  tunit_model_unref (model);
+  return engine;
+}
+
+static TunitPixelLayout
+rgb_layout (int width, int height)
+{
+  TunitPixelLayout l = { width, height, 3 * width, 3, 0, 1, 2 };
+  return l;
+}
+
+/* Style code of a packed RGB reference picture, as the element computes it:
+ * planar, resized to img_size x img_size, guiding network. */
+static float *
+direct_style_of_reference (TunitEngine *engine, const guint8 *rgb, int width,
+    int height)
+{
+  TunitPixelLayout l = rgb_layout (width, height);
+  float *planar = g_new (float, 3 * width * height);
+  float *resized = g_new (float, 3 * img_size * img_size);
+  float *style = g_new (float, style_dim);
+  GError *error = NULL;
+
+  tunit_pixels_to_planar (rgb, &l, planar);
+  if (width == img_size && height == img_size)
+    memcpy (resized, planar, sizeof (float) * 3 * width * height);
+  else
+    tunit_planar_resize (planar, width, height, resized, img_size, img_size);
+  fail_unless (tunit_engine_compute_style (engine, resized, style, NULL, &error),
+      "compute_style: %s", error ? error->message : "?");
+  g_free (planar);
+  g_free (resized);
+  return style;
+}
+
+/* The translation of a packed RGB frame with `style`, as packed RGB.
+ * net_w x net_h != width x height: scaled for the network and back. */
+static guint8 *
+direct_translate (TunitEngine *engine, const float *style, const guint8 *rgb,
+    int width, int height, int net_w, int net_h, double strength)
+{
+  TunitPixelLayout l = rgb_layout (width, height);
+  gsize n = (gsize) 3 * width * height, i;
+  float *in = g_new (float, n), *out = g_new (float, n);
+  guint8 *result = g_malloc (n);
+  GError *error = NULL;
+
+  fail_unless (tunit_engine_set_style (engine, style, &error), "set_style: %s",
+      error ? error->message : "?");
+  tunit_pixels_to_planar (rgb, &l, in);
+  if (net_w == width && net_h == height) {
+    fail_unless (tunit_engine_translate (engine, in, width, height, out, &error),
+        "translate: %s", error ? error->message : "?");
+  } else {
+    float *nin = g_new (float, 3 * net_w * net_h);
+    float *nout = g_new (float, 3 * net_w * net_h);
+    tunit_planar_resize (in, width, height, nin, net_w, net_h);
+    fail_unless (tunit_engine_translate (engine, nin, net_w, net_h, nout, &error),
+        "translate: %s", error ? error->message : "?");
+    tunit_planar_resize (nout, net_w, net_h, out, width, height);
+    g_free (nin);
+    g_free (nout);
+  }
+  if (strength < 1.0)
+    for (i = 0; i < n; i++)
+      out[i] = in[i] + (float) strength * (out[i] - in[i]);
+  tunit_planar_to_pixels (out, &l, result);
+  g_free (in);
+  g_free (out);
+  return result;
+}
+
+static const float *
+centroid (TunitEngine *engine, int domain)
+{
+  GError *error = NULL;
+  const float *c = tunit_model_get_centroid (tunit_engine_get_model (engine),
+      domain, &error);
+  fail_unless (c != NULL, "centroid %d: %s", domain, error ? error->message : "?");
+  return c;
+}
+
+/* ----------------------------------------------------------- the element */
+
+static GstElement *
+make_filter (const gchar *model, const gchar *first_property, ...)
+{
+  GstElement *e = gst_element_factory_make ("tunitfilter", NULL);
+  va_list args;
+
+  fail_unless (e != NULL, "tunitfilter not found: is GST_PLUGIN_PATH set?");
+  g_object_set (e, "model", model, "backend", test_backend (), NULL);
+  va_start (args, first_property);
+  if (first_property)
+    g_object_set_valist (G_OBJECT (e), first_property, args);
+  va_end (args);
+  return e;
+}
+
+/* A harness around `filter` (taken) with a bus to catch element errors. */
+static GstHarness *
+harness_for (GstElement *filter, GstVideoFormat format, int width, int height,
+    GstBus **bus_out)
+{
+  GstHarness *h;
+  GstBus *bus = gst_bus_new ();
+  GstVideoInfo info;
+  GstCaps *caps;
+
+  gst_element_set_bus (filter, bus);
+  h = gst_harness_new_with_element (filter, "sink", "src");
+  gst_object_unref (filter);
+  gst_video_info_set_format (&info, format, width, height);
+  info.fps_n = 30;
+  info.fps_d = 1;
+  caps = gst_video_info_to_caps (&info);
+  gst_harness_set_caps (h, gst_caps_ref (caps), caps);
+  if (bus_out)
+    *bus_out = bus;
+  else
+    gst_object_unref (bus);
+  return h;
+}
+
+static void
+assert_no_error (GstBus *bus)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  if (msg) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+    gst_message_parse_error (msg, &err, &dbg);
+    fail ("unexpected error: %s (%s)", err->message, GST_STR_NULL (dbg));
+  }
+}
+
+/* Pushes one frame of `format` holding `rgb` and returns the output as RGB. */
+static guint8 *
+push_frame (GstHarness *h, GstVideoFormat format, int width, int height,
+    const guint8 *rgb)
+{
+  GstVideoInfo info;
+  GstBuffer *in = make_buffer (format, width, height, rgb, &info);
+  GstBuffer *out;
+  guint8 *result;
+
+  out = gst_harness_push_and_pull (h, in);
+  fail_unless (out != NULL, "no output buffer");
+  result = read_buffer (out, &info, TRUE);
+  gst_buffer_unref (out);
+  return result;
+}
+
+/* ----------------------------------------------------------------- tests */
+
+GST_START_TEST (test_domain_matches_engine)
+{
+  const int w = 64, h_ = 64;
+  guint8 *rgb = make_rgb (w, h_, 1), *out, *expected;
+  TunitEngine *engine = direct_engine (model_c_path);
+  GstBus *bus;
+  GstHarness *h;
+  int d;
+
+  for (d = 0; d < MIN (num_domains, 2); d++) {
+    h = harness_for (make_filter (model_c_path, "domain", d, NULL),
+        GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+    out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+    expected = direct_translate (engine, centroid (engine, d), rgb, w, h_, w, h_,
+        1.0);
+    fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+        "domain %d: element and engine differ by %d", d,
+        max_difference (out, expected, 3 * w * h_));
+    fail_unless (max_difference (out, rgb, 3 * w * h_) > 1,
+        "the output equals the input");
+    assert_no_error (bus);
+    g_free (out);
+    g_free (expected);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+  tunit_engine_free (engine);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_style_matches_engine)
+{
+  const int w = 64, h_ = 48;
+  guint8 *rgb = make_rgb (w, h_, 2), *out, *expected;
+  TunitEngine *engine = direct_engine (model_path);
+  const gchar *refs[2] = { ref_a_path, ref_b_path };
+  const guint8 *pix[2] = { ref_a_pixels, ref_b_pixels };
+  const int rw[2] = { img_size, REF_B_W }, rh[2] = { img_size, REF_B_H };
+  GstBus *bus;
+  GstHarness *h;
+  int i;
+
+  for (i = 0; i < 2; i++) {
+    float *style = direct_style_of_reference (engine, pix[i], rw[i], rh[i]);
+    h = harness_for (make_filter (model_path, "style", refs[i], NULL),
+        GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+    out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+    expected = direct_translate (engine, style, rgb, w, h_, w, h_, 1.0);
+    fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+        "reference %s: element and engine differ by %d", refs[i],
+        max_difference (out, expected, 3 * w * h_));
+    assert_no_error (bus);
+    g_free (out);
+    g_free (expected);
+    g_free (style);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+  tunit_engine_free (engine);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_channel_orders)
+{
+  static const GstVideoFormat formats[] = {
+    GST_VIDEO_FORMAT_RGB, GST_VIDEO_FORMAT_BGR, GST_VIDEO_FORMAT_RGBA,
+    GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
+    GST_VIDEO_FORMAT_ARGB, GST_VIDEO_FORMAT_xBGR,
+  };
+  const int w = 48, h_ = 40;
+  guint8 *rgb = make_rgb (w, h_, 3), *first = NULL;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (formats); i++) {
+    GstBus *bus;
+    GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+        formats[i], w, h_, &bus);
+    /* read_buffer checks that the alpha / padding bytes are untouched */
+    guint8 *out = push_frame (h, formats[i], w, h_, rgb);
+    if (first == NULL)
+      first = out;
+    else {
+      fail_unless (max_difference (out, first, 3 * w * h_) == 0,
+          "%s differs from RGB by %d", gst_video_format_to_string (formats[i]),
+          max_difference (out, first, 3 * w * h_));
+      g_free (out);
+    }
+    assert_no_error (bus);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+  g_free (first);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_odd_sizes)
+{
+  static const struct { int w, h; GstVideoFormat f; } cases[] = {
+    {161, 97, GST_VIDEO_FORMAT_RGB},    /* stride 484 != 3 * 161 */
+    {161, 97, GST_VIDEO_FORMAT_BGRA},
+    {17, 33, GST_VIDEO_FORMAT_BGR},
+    {16, 16, GST_VIDEO_FORMAT_RGBx},
+  };
+  TunitEngine *engine = direct_engine (model_c_path);
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    int w = cases[i].w, h_ = cases[i].h;
+    guint8 *rgb = make_rgb (w, h_, 4 + i), *out, *expected;
+    GstBus *bus;
+    GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+        cases[i].f, w, h_, &bus);
+
+    out = push_frame (h, cases[i].f, w, h_, rgb);
+    expected = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+        1.0);
+    fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+        "%dx%d %s: element and engine differ by %d", w, h_,
+        gst_video_format_to_string (cases[i].f),
+        max_difference (out, expected, 3 * w * h_));
+    assert_no_error (bus);
+    g_free (out);
+    g_free (expected);
+    g_free (rgb);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+  tunit_engine_free (engine);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_strength)
+{
+  const int w = 40, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 5), *out, *expected;
+  TunitEngine *engine = direct_engine (model_c_path);
+  GstBus *bus;
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 1 % num_domains,
+          "strength", 0.0, NULL), GST_VIDEO_FORMAT_RGBA, w, h_, &bus);
+
+  /* 0: the input, bit for bit, alpha included */
+  out = push_frame (h, GST_VIDEO_FORMAT_RGBA, w, h_, rgb);
+  fail_unless (max_difference (out, rgb, 3 * w * h_) == 0,
+      "strength 0 changed the frame");
+  g_free (out);
+
+  /* 0.5 while playing */
+  g_object_set (h->element, "strength", 0.5, NULL);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGBA, w, h_, rgb);
+  expected = direct_translate (engine, centroid (engine, 1 % num_domains), rgb,
+      w, h_, w, h_, 0.5);
+  fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+      "strength 0.5: element and engine differ by %d",
+      max_difference (out, expected, 3 * w * h_));
+  g_free (out);
+  g_free (expected);
+
+  /* 1: the translation */
+  g_object_set (h->element, "strength", 1.0, NULL);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGBA, w, h_, rgb);
+  expected = direct_translate (engine, centroid (engine, 1 % num_domains), rgb,
+      w, h_, w, h_, 1.0);
+  fail_unless (max_difference (out, expected, 3 * w * h_) <= 1);
+  g_free (out);
+  g_free (expected);
+
+  assert_no_error (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_processing_size)
+{
+  const int w = 96, h_ = 72;
+  guint8 *rgb = make_rgb (w, h_, 6), *out, *expected;
+  TunitEngine *engine = direct_engine (model_c_path);
+  GstBus *bus;
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "processing-size", 48, NULL), GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+
+  /* 96x72 with longest side 48: the network sees 48x36 */
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  expected = direct_translate (engine, centroid (engine, 0), rgb, w, h_, 48, 36,
+      1.0);
+  fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+      "processing-size 48: element and engine differ by %d",
+      max_difference (out, expected, 3 * w * h_));
+  g_free (out);
+  g_free (expected);
+
+  /* back to native while playing */
+  g_object_set (h->element, "processing-size", 0, NULL);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  expected = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
+  fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+      "processing-size 0: element and engine differ by %d",
+      max_difference (out, expected, 3 * w * h_));
+  g_free (out);
+  g_free (expected);
+
+  assert_no_error (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_last_set_wins)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 7), *out, *by_domain, *by_style;
+  TunitEngine *engine = direct_engine (model_c_path);
+  float *style = direct_style_of_reference (engine, ref_a_pixels, img_size,
+      img_size);
+  GstBus *bus;
+  GstHarness *h;
+
+  by_domain = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
+  by_style = direct_translate (engine, style, rgb, w, h_, w, h_, 1.0);
+  fail_if (max_difference (by_domain, by_style, 3 * w * h_) <= 1,
+      "domain 0 and the reference give the same picture; the test is blind");
+
+  /* domain then style: style */
+  h = harness_for (make_filter (model_c_path, "domain", 0, "style", ref_a_path,
+          NULL), GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  fail_unless (max_difference (out, by_style, 3 * w * h_) <= 1);
+  g_free (out);
+  /* then domain: domain */
+  g_object_set (h->element, "domain", 0, NULL);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  fail_unless (max_difference (out, by_domain, 3 * w * h_) <= 1);
+  g_free (out);
+  /* unset domain: back to the style */
+  g_object_set (h->element, "domain", -1, NULL);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  fail_unless (max_difference (out, by_style, 3 * w * h_) <= 1);
+  g_free (out);
+  assert_no_error (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  /* style then domain: domain */
+  h = harness_for (make_filter (model_c_path, "style", ref_a_path, "domain", 0,
+          NULL), GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  fail_unless (max_difference (out, by_domain, 3 * w * h_) <= 1);
+  g_free (out);
+  assert_no_error (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+
+  g_free (by_domain);
+  g_free (by_style);
+  g_free (style);
+  tunit_engine_free (engine);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+/* 100 style / domain changes from another thread while frames flow: every
+ * output must be the translation with one of the styles, never a mix.  The
+ * changer waits for a frame between changes (so that the changes spread over
+ * the stream) and then a random 0..3 ms (so that they land anywhere in it,
+ * also in the middle of a frame). */
+typedef struct {
+  GstElement *element;
+  gint frames;                  /* frames pulled so far (atomic) */
+  gint done;                    /* the changer finished (atomic) */
+} ChangerData;
+
+static gpointer
+changer_thread (gpointer user_data)
+{
+  ChangerData *data = user_data;
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  int i, seen;
+
+  for (i = 0; i < 100; i++) {
+    seen = g_atomic_int_get (&data->frames);
+    while (g_atomic_int_get (&data->frames) == seen
+        && g_get_monotonic_time () < deadline)
+      g_usleep (200);
+    g_usleep (g_random_int_range (0, 3000));
+    switch (i % 4) {
+      case 0:
+        g_object_set (data->element, "style", ref_a_path, NULL);
+        break;
+      case 1:
+        g_object_set (data->element, "domain", (i / 4) % num_domains, NULL);
+        break;
+      case 2:
+        g_object_set (data->element, "style", ref_b_path, NULL);
+        break;
+      case 3:
+        g_object_set (data->element, "domain", (i / 4 + 1) % num_domains, NULL);
+        break;
+    }
+  }
+  g_atomic_int_set (&data->done, 1);
+  return NULL;
+}
+
+GST_START_TEST (test_changes_while_flowing)
+{
+  const int w = 32, h_ = 32, n = 3 * w * h_;
+  guint8 *rgb = make_rgb (w, h_, 8);
+  TunitEngine *engine = direct_engine (model_c_path);
+  int n_candidates = num_domains + 2, i, frames = 0;
+  guint8 **candidates = g_new0 (guint8 *, n_candidates);
+  int *hits = g_new0 (int, n_candidates);
+  float *style;
+  ChangerData data;
+  GThread *thread;
+  GstBus *bus;
+  GstHarness *h;
+
+  for (i = 0; i < num_domains; i++)
+    candidates[i] = direct_translate (engine, centroid (engine, i), rgb, w, h_,
+        w, h_, 1.0);
+  style = direct_style_of_reference (engine, ref_a_pixels, img_size, img_size);
+  candidates[num_domains] = direct_translate (engine, style, rgb, w, h_, w, h_,
+      1.0);
+  g_free (style);
+  style = direct_style_of_reference (engine, ref_b_pixels, REF_B_W, REF_B_H);
+  candidates[num_domains + 1] = direct_translate (engine, style, rgb, w, h_, w,
+      h_, 1.0);
+  g_free (style);
+  tunit_engine_free (engine);
+
+  h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_BGRx, w, h_, &bus);
+  data.element = h->element;
+  data.frames = 0;
+  data.done = 0;
+  thread = g_thread_new ("style-changer", changer_thread, &data);
+
+  while (!g_atomic_int_get (&data.done) || frames < 20) {
+    guint8 *out = push_frame (h, GST_VIDEO_FORMAT_BGRx, w, h_, rgb);
+    int best = -1, best_diff = 256;
+    for (i = 0; i < n_candidates; i++) {
+      int d = max_difference (out, candidates[i], n);
+      if (d < best_diff) {
+        best_diff = d;
+        best = i;
+      }
+    }
+    fail_unless (best_diff <= 1, "frame %d matches no style (closest %d, "
+        "off by %d)", frames, best, best_diff);
+    hits[best]++;
+    frames++;
+    g_atomic_int_inc (&data.frames);
+    g_free (out);
+  }
+  g_thread_join (thread);
+  assert_no_error (bus);
+  {
+    int used = 0;
+    for (i = 0; i < n_candidates; i++)
+      used += hits[i] > 0;
+    GST_INFO ("%d frames, %d different styles seen", frames, used);
+    fail_unless (frames >= 100, "only %d frames", frames);
+    fail_unless (used == n_candidates, "only %d of the %d styles seen in %d "
+        "frames", used, n_candidates, frames);
+  }
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  for (i = 0; i < n_candidates; i++)
+    g_free (candidates[i]);
+  g_free (candidates);
+  g_free (hits);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_latency_and_qos)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 9);
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, NULL);
+  int i;
+
+  fail_unless (gst_base_transform_is_qos_enabled (GST_BASE_TRANSFORM
+          (h->element)));
+  for (i = 0; i < 3; i++)
+    g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+  /* the harness source reports 0 latency; the element adds its own */
+  fail_unless (gst_harness_query_latency (h) > 0,
+      "no processing latency reported");
+  gst_harness_teardown (h);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_property_ranges)
+{
+  GstElement *e = gst_element_factory_make ("tunitfilter", NULL);
+  GObjectClass *klass = G_OBJECT_GET_CLASS (e);
+  GValue v = G_VALUE_INIT;
+  GParamSpec *p;
+  gchar *s;
+
+  p = g_object_class_find_property (klass, "strength");
+  g_value_init (&v, G_TYPE_DOUBLE);
+  g_value_set_double (&v, 1.5);
+  fail_unless (g_param_value_validate (p, &v), "strength 1.5 accepted");
+  g_value_set_double (&v, -0.1);
+  fail_unless (g_param_value_validate (p, &v), "strength -0.1 accepted");
+  g_value_unset (&v);
+
+  p = g_object_class_find_property (klass, "domain");
+  g_value_init (&v, G_TYPE_INT);
+  g_value_set_int (&v, -2);
+  fail_unless (g_param_value_validate (p, &v), "domain -2 accepted");
+  g_value_unset (&v);
+
+  p = g_object_class_find_property (klass, "device");
+  g_value_init (&v, G_TYPE_INT);
+  g_value_set_int (&v, -5);
+  fail_unless (g_param_value_validate (p, &v), "device -5 accepted");
+  g_value_unset (&v);
+
+  /* every property is documented */
+  {
+    const gchar *names[] = { "model", "style", "domain", "backend", "device",
+      "processing-size", "strength"
+    };
+    guint i;
+    for (i = 0; i < G_N_ELEMENTS (names); i++) {
+      p = g_object_class_find_property (klass, names[i]);
+      fail_unless (p != NULL, "no property %s", names[i]);
+      fail_unless (strlen (g_param_spec_get_blurb (p)) > 40,
+          "property %s has no real blurb", names[i]);
+    }
+  }
+
+  /* the model default comes from TUNIT_MODEL */
+  g_object_get (e, "model", &s, NULL);
+  if (g_getenv ("TUNIT_MODEL") && *g_getenv ("TUNIT_MODEL")) {
+    fail_unless_equals_string (s, g_getenv ("TUNIT_MODEL"));
+  } else {
+    fail_unless (s != NULL && *s != '\0');
+  }
+  g_free (s);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_model_is_fixed_while_playing)
+{
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, 32, 32, NULL);
+  gchar *s;
+
+  g_object_set (h->element, "model", "/nonexistent.safetensors", NULL);
+  g_object_get (h->element, "model", &s, NULL);
+  fail_unless_equals_string (s, model_c_path);
+  g_free (s);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* -------------------------------------------------------------- errors */
+
+/* Runs videotestsrc ! tunitfilter ! fakesink with the given properties and
+ * expects an error from tunitfilter whose message contains `expected`. */
+static void
+expect_error (const gchar *expected, const gchar *model,
+    const gchar *first_property, ...)
+{
+  GstElement *pipeline, *filter;
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  va_list args;
+
+  pipeline = gst_parse_launch ("videotestsrc num-buffers=3 ! "
+      "video/x-raw,format=RGB,width=32,height=32 ! tunitfilter name=t ! "
+      "fakesink", NULL);
+  fail_unless (pipeline != NULL);
+  filter = gst_bin_get_by_name (GST_BIN (pipeline), "t");
+  g_object_set (filter, "model", model, "backend", test_backend (), NULL);
+  va_start (args, first_property);
+  if (first_property)
+    g_object_set_valist (G_OBJECT (filter), first_property, args);
+  va_end (args);
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  msg = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline), 60 * GST_SECOND,
+      GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "neither error nor EOS (expected: %s)", expected);
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
+      "no error (expected: %s)", expected);
+  fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (filter),
+      "error from %s, not tunitfilter", GST_MESSAGE_SRC_NAME (msg));
+  gst_message_parse_error (msg, &err, &dbg);
+  GST_INFO ("error: %s", err->message);
+  fail_unless (strstr (err->message, expected) != NULL,
+      "error '%s' lacks '%s'", err->message, expected);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (filter);
+  gst_object_unref (pipeline);
+}
+
+GST_START_TEST (test_error_missing_model)
+{
+  gchar *path = g_build_filename (tmp_dir, "no-such-model.safetensors", NULL);
+  expect_error ("does not exist", path, "domain", 0, NULL);
+  expect_error (path, path, "domain", 0, NULL);
+  g_free (path);
+}
+
+GST_END_TEST;
+
+static void
+expect_model_error (const gchar *path)
+{
+  GError *error = NULL;
+  TunitModel *model = tunit_model_load (path, &error);
+
+  fail_unless (model == NULL, "libtunit accepts the broken model %s", path);
+  /* the element passes on the engine's own message */
+  expect_error (error->message, path, "domain", 0, NULL);
+  expect_error ("cannot load model", path, "domain", 0, NULL);
+  g_error_free (error);
+}
+
+GST_START_TEST (test_error_broken_model)
+{
+  gchar *garbage = g_build_filename (tmp_dir, "garbage.safetensors", NULL);
+  gchar *truncated = g_build_filename (tmp_dir, "truncated.safetensors", NULL);
+  gchar *contents;
+  gsize length;
+
+  fail_unless (g_file_set_contents (garbage, "this is not a model, just text "
+          "that is long enough to look like a header", -1, NULL));
+  fail_unless (g_file_get_contents (model_path, &contents, &length, NULL));
+  fail_unless (g_file_set_contents (truncated, contents, length / 2, NULL));
+  g_free (contents);
+
+  expect_model_error (garbage);
+  expect_model_error (truncated);
+  g_free (garbage);
+  g_free (truncated);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_reference)
+{
+  gchar *missing = g_build_filename (tmp_dir, "no-such-image.png", NULL);
+
+  expect_error ("cannot read reference image", model_path, "style", missing,
+      NULL);
+  expect_error ("does not exist", model_path, "style", missing, NULL);
+  expect_error ("cannot read reference image", model_path, "style",
+      garbage_path, NULL);
+  expect_error ("cannot read reference image", model_path, "style", tmp_dir,
+      NULL);
+  g_free (missing);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_domain)
+{
+  gchar *range = g_strdup_printf ("valid values are 0..%d", num_domains - 1);
+
+  expect_error ("out of range", model_c_path, "domain", num_domains, NULL);
+  expect_error (range, model_c_path, "domain", num_domains + 7, NULL);
+  g_free (range);
+  if (model_nc_path)
+    expect_error ("has no pseudo-domain centroids", model_nc_path, "domain", 0,
+        NULL);
+  else
+    GST_WARNING ("no model without centroids: not tested");
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_no_style)
+{
+  expect_error ("set the `style` property to a reference image or `domain` to "
+      "a pseudo-domain index", model_c_path, NULL);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_vulkan)
+{
+  /* no machine has 100000 Vulkan devices */
+  expect_error ("Vulkan", model_c_path, "domain", 0, "backend", TUNIT_BACKEND_VULKAN,
+      "device", 100000, NULL);
+}
+
+GST_END_TEST;
+
+/* A bad reference set while PLAYING fails the next frame with an error. */
+GST_START_TEST (test_error_while_playing)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 10);
+  GstVideoInfo info;
+  GstBus *bus;
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  GstMessage *msg;
+  GError *err = NULL;
+
+  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+  g_object_set (h->element, "style", garbage_path, NULL);
+  fail_unless_equals_int (gst_harness_push (h, make_buffer (GST_VIDEO_FORMAT_RGB,
+              w, h_, rgb, &info)), GST_FLOW_ERROR);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error message");
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "cannot read reference image") != NULL,
+      "unexpected error '%s'", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+/* --------------------------------------------------------------- main */
+
+/* The fixture model, or NULL (then the tests are skipped). */
+static gchar *
+fixture_model (void)
+{
+  const gchar *fixtures = g_getenv ("TUNIT_FIXTURES");
+  const gchar *config = g_getenv ("TUNIT_TEST_CONFIG");
+  gchar *path;
+
+  if (fixtures == NULL) {
+    g_printerr ("TUNIT_FIXTURES is not set\n");
+    return NULL;
+  }
+  path = g_build_filename (fixtures, config ? config : "s64",
+      "model.safetensors", NULL);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_printerr ("no fixture model %s (build the parity-fixtures target)\n",
+        path);
+    g_free (path);
+    return NULL;
+  }
+  return path;
+}
+
+/* Per test (in the forked child: GStreamer threads must not cross a fork):
+ * the model with centroids and the reference images, in a fresh directory. */
+static void
+setup (void)
+{
+  const TunitArchitecture *arch;
+  TunitModel *model;
+  GError *error = NULL;
+  float *centroids;
+  int i;
+
+  model_path = fixture_model ();
+  g_assert (model_path != NULL);
+  model = tunit_model_load (model_path, &error);
+  if (model == NULL)
+    g_error ("cannot load %s: %s", model_path, error->message);
+  arch = tunit_model_get_architecture (model);
+  img_size = arch->img_size;
+  num_domains = arch->num_domains;
+  style_dim = arch->style_dim;
+
+  tmp_dir = g_dir_make_tmp ("test-tunitfilter-XXXXXX", NULL);
+  g_assert (tmp_dir != NULL);
+
+  /* the same model with test centroids (distinct, plausible style codes) */
+  centroids = g_new (float, num_domains * style_dim);
+  for (i = 0; i < num_domains * style_dim; i++)
+    centroids[i] = (float) sin (1.7 * i + 0.3) * (1.0f + (i / style_dim) * 0.25f);
+  model_c_path = g_build_filename (tmp_dir, "model-centroids.safetensors", NULL);
+  if (!tunit_model_save_with_centroids (model, centroids, model_c_path, &error))
+    g_error ("cannot write %s: %s", model_c_path, error->message);
+  g_free (centroids);
+  model_nc_path = arch->has_centroids ? NULL : g_strdup (model_path);
+  tunit_model_unref (model);
+
+  ref_a_pixels = make_rgb (img_size, img_size, 100);
+  ref_a_path = g_build_filename (tmp_dir, "ref-a.png", NULL);
+  write_png (ref_a_path, ref_a_pixels, img_size, img_size);
+  ref_b_pixels = make_rgb (REF_B_W, REF_B_H, 200);
+  for (i = 0; i < 3 * REF_B_W * REF_B_H; i++)
+    ref_b_pixels[i] = 255 - ref_b_pixels[i];
+  ref_b_path = g_build_filename (tmp_dir, "ref-b.png", NULL);
+  write_png (ref_b_path, ref_b_pixels, REF_B_W, REF_B_H);
+  garbage_path = g_build_filename (tmp_dir, "garbage.png", NULL);
+  g_file_set_contents (garbage_path, "not a PNG at all\n", -1, NULL);
+}
+
+static void
+teardown (void)
+{
+  GDir *dir;
+  const gchar *name;
+
+  if (tmp_dir != NULL) {
+    dir = g_dir_open (tmp_dir, 0, NULL);
+    while (dir && (name = g_dir_read_name (dir)) != NULL) {
+      gchar *p = g_build_filename (tmp_dir, name, NULL);
+      g_unlink (p);
+      g_free (p);
+    }
+    if (dir)
+      g_dir_close (dir);
+    g_rmdir (tmp_dir);
+  }
+  g_clear_pointer (&tmp_dir, g_free);
+  g_clear_pointer (&model_path, g_free);
+  g_clear_pointer (&model_c_path, g_free);
+  g_clear_pointer (&model_nc_path, g_free);
+  g_clear_pointer (&ref_a_path, g_free);
+  g_clear_pointer (&ref_b_path, g_free);
+  g_clear_pointer (&garbage_path, g_free);
+  g_clear_pointer (&ref_a_pixels, g_free);
+  g_clear_pointer (&ref_b_pixels, g_free);
+}
+
+static Suite *
+tunitfilter_suite (void)
+{
+  Suite *s = suite_create ("tunitfilter");
+  TCase *tc = tcase_create ("frames");
+  TCase *te = tcase_create ("errors");
+
+  tcase_set_timeout (tc, 300);
+  tcase_set_timeout (te, 300);
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_checked_fixture (te, setup, teardown);
+  suite_add_tcase (s, tc);
+  suite_add_tcase (s, te);
+  tcase_add_test (tc, test_domain_matches_engine);
+  tcase_add_test (tc, test_style_matches_engine);
+  tcase_add_test (tc, test_channel_orders);
+  tcase_add_test (tc, test_odd_sizes);
+  tcase_add_test (tc, test_strength);
+  tcase_add_test (tc, test_processing_size);
+  tcase_add_test (tc, test_last_set_wins);
+  tcase_add_test (tc, test_changes_while_flowing);
+  tcase_add_test (tc, test_latency_and_qos);
+  tcase_add_test (tc, test_property_ranges);
+  tcase_add_test (tc, test_model_is_fixed_while_playing);
+  tcase_add_test (te, test_error_missing_model);
+  tcase_add_test (te, test_error_broken_model);
+  tcase_add_test (te, test_error_reference);
+  tcase_add_test (te, test_error_domain);
+  tcase_add_test (te, test_error_no_style);
+  tcase_add_test (te, test_error_vulkan);
+  tcase_add_test (te, test_error_while_playing);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  gchar *model;
+
+  gst_check_init (&argc, &argv);
+  model = fixture_model ();
+  if (model == NULL) {
+    g_printerr ("SKIP: no test model\n");
+    return 77;
+  }
+  g_free (model);
+  return gst_check_run_suite (tunitfilter_suite (), "tunitfilter", __FILE__)
+      != 0;
+}
