@@ -1,69 +1,362 @@
 /* cpu-backend.c - executes network graphs on the CPU.
  *
- * For each graph and input size the backend prepares, once, the shapes, a
- * buffer plan and the buffers; a frame of the same size then runs without
- * allocating. */
+ * Once per graph the backend decides how to run each node and prepares
+ * what does not depend on the frame size:
+ *   - 3x3 stride-1 convolutions of the generator run as Winograd
+ *     convolutions with weights transformed once;
+ *   - a nearest x2 upsampling read only by a 5x5 convolution is not
+ *     materialised: the pair runs as four 3x3 phase convolutions on the
+ *     low-resolution input (Winograd too) plus an exact border pass;
+ *   - convolutions with few outputs (the last layer) run directly;
+ *   - everything else as im2col + sgemm.
+ * For each input size it prepares, once, the shapes, a buffer plan (norms
+ * and residual adds run in place when their input dies with them) and the
+ * buffers; a frame of the same size then runs without allocating. */
 #include "backend.h"
 #include "cpu-kernels.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
+
+typedef enum {
+  EXEC_PLAIN,       /* the generic kernel of the node kind */
+  EXEC_SKIP,        /* an upsampling folded into the convolution reading it */
+  EXEC_WINOGRAD,    /* 3x3 stride-1 convolution */
+  EXEC_UPSAMPLED,   /* 5x5 convolution of a folded upsampling */
+  EXEC_DIRECT,      /* convolution with few output channels */
+} ExecKind;
+
+typedef struct {
+  ExecKind kind;
+  int source;                    /* the value the node reads (after folding) */
+  /* [F(2x2,3x3), F(4x4,3x3)][transformed per run, kept]; made when first used */
+  CpuWinograd *winograd[2][2];
+  CpuUpsampleBorder *border;
+} NodeExec;
+
+/* How a graph runs, independent of the input size. */
+typedef struct {
+  const TunitGraph *graph;
+  NodeExec *exec;                /* [n_nodes] */
+} GraphPrep;
 
 /* Everything one graph needs to run at one input size. */
 typedef struct {
-  const TunitGraph *graph;
+  GraphPrep *prep;
   int height, width;
-  TunitShape *shapes;
-  TunitBufferPlan *plan;
-  float **slots;          /* [plan->n_slots] */
-  float *scratch;         /* convolution column buffer */
+  TunitShape *shapes;            /* [n_nodes] */
+  CpuWinograd **winograd;        /* [n_nodes] the variant each node uses */
+  int *buffer;                   /* [n_nodes] buffer holding each value, -1 none */
+  int n_buffers;
+  float **buffers;
+  float *scratch;                /* shared by the threads of one kernel */
+  float *weight_scratch;         /* Winograd weights transformed per frame */
+  float **thread_scratch;        /* [threads] */
+  int threads;
 } GraphRun;
 
 typedef struct {
   TunitBackend base;
   const TunitNetwork *network;
+  int threads;
   float *adain_parameters;
+  GraphPrep *generator_prep;
+  GraphPrep *guide_prep;
   GraphRun *generator_run;
   GraphRun *guide_run;
 } CpuBackend;
+
+/* ------------------------------------------------------------ preparing */
+
+static void
+graph_prep_free (GraphPrep *prep)
+{
+  if (prep == NULL)
+    return;
+  for (int i = 0; i < prep->graph->n_nodes; i++) {
+    for (int k = 0; k < 4; k++)
+      tunit_cpu_winograd_free (prep->exec[i].winograd[k / 2][k % 2]);
+    tunit_cpu_upsample_border_free (prep->exec[i].border);
+  }
+  g_free (prep->exec);
+  g_free (prep);
+}
+
+static int
+count_readers (const TunitGraph *graph, int value)
+{
+  int readers = 0;
+  for (int i = 0; i < graph->n_nodes; i++) {
+    const TunitNode *node = &graph->nodes[i];
+    readers += node->input == value;
+    readers += node->op == TUNIT_OP_RESIDUAL_ADD && node->skip == value;
+  }
+  return readers;
+}
+
+/* TUNIT_CPU_WINOGRAD: 0 = no Winograd and no folding (the reference
+ * path), 2 or 4 = that tile everywhere; unset: chosen per layer. */
+static int
+winograd_override (void)
+{
+  const char *env = g_getenv ("TUNIT_CPU_WINOGRAD");
+  if (env != NULL && (strcmp (env, "0") == 0 || strcmp (env, "2") == 0
+                      || strcmp (env, "4") == 0))
+    return atoi (env);
+  return -1;
+}
+
+/* Large frames: a run whose largest value has at least this many floats
+ * transforms the Winograd weights on every frame instead of keeping them
+ * (the transform is then a small part of the frame, and the kept weights
+ * would cost up to 4x the model's size in memory). */
+#define LARGE_FRAME_VALUE ((gsize) 8 << 20)
+
+static gboolean
+keep_transformed_weights (gsize largest_value)
+{
+  const char *env = g_getenv ("TUNIT_CPU_KEEP_WEIGHTS");
+  if (env != NULL)
+    return strcmp (env, "0") != 0;
+  return largest_value < LARGE_FRAME_VALUE;
+}
+
+/* F(4x4,3x3) does 4x fewer multiplications than direct convolution,
+ * F(2x2,3x3) 2.25x; F(4x4) needs enough tiles to keep the GEMMs wide and
+ * keeps 36/9 floats per weight.  So: F(4x4) on inputs of at least 24x24
+ * for the phase convolutions (few weights) and, when weights are
+ * transformed per frame anyway, for all; F(2x2) elsewhere. */
+static int
+winograd_tile_for (const NodeExec *exec, const TunitShape *in, gboolean keep)
+{
+  int forced = winograd_override ();
+  if (forced > 0)
+    return forced;
+  if ((exec->kind == EXEC_UPSAMPLED || !keep) && in->height >= 24 && in->width >= 24)
+    return 4;
+  return 2;
+}
+
+static CpuWinograd *
+winograd_variant (NodeExec *exec, const TunitNode *node, int m, gboolean keep)
+{
+  CpuWinograd **slot = &exec->winograd[m == 4][keep != 0];
+  if (*slot == NULL)
+    *slot = exec->kind == EXEC_UPSAMPLED ? tunit_cpu_winograd_new_upsampled (node, m, keep)
+                                         : tunit_cpu_winograd_new (node, m, keep);
+  return *slot;
+}
+
+/* optimize: use the fast paths (the generator); otherwise every node runs
+ * its generic kernel (the guide, run once per style, and the style MLP). */
+static GraphPrep *
+graph_prep_new (const TunitGraph *graph, gboolean optimize)
+{
+  GraphPrep *prep = g_new0 (GraphPrep, 1);
+  prep->graph = graph;
+  prep->exec = g_new0 (NodeExec, graph->n_nodes);
+  gboolean winograd = optimize && winograd_override () != 0;
+  for (int i = 0; i < graph->n_nodes; i++) {
+    const TunitNode *node = &graph->nodes[i];
+    NodeExec *exec = &prep->exec[i];
+    exec->kind = EXEC_PLAIN;
+    exec->source = node->input;
+    if (!optimize || node->op != TUNIT_OP_CONV)
+      continue;
+    const TunitNode *producer = &graph->nodes[node->input];
+    if (winograd && node->kernel == 5 && node->stride == 1 && node->padding == 2
+        && node->pad_mode == TUNIT_PAD_REFLECT
+        && producer->op == TUNIT_OP_UPSAMPLE_NEAREST2X
+        && count_readers (graph, node->input) == 1
+        && node->input != graph->outputs[0] && node->input != graph->outputs[1]) {
+      prep->exec[node->input].kind = EXEC_SKIP;
+      exec->kind = EXEC_UPSAMPLED;
+      exec->source = producer->input;
+      exec->border = tunit_cpu_upsample_border_new (node);
+    } else if (winograd && node->kernel == 3 && node->stride == 1 && node->padding == 1) {
+      exec->kind = EXEC_WINOGRAD;
+    } else if (tunit_cpu_direct_conv_applies (node)) {
+      exec->kind = EXEC_DIRECT;
+    }
+  }
+  return prep;
+}
+
+/* ------------------------------------------------------- sizing a run */
 
 static void
 graph_run_free (GraphRun *run)
 {
   if (run == NULL)
     return;
-  for (int s = 0; run->plan && s < run->plan->n_slots; s++)
-    g_free (run->slots[s]);
-  g_free (run->slots);
-  g_free (run->scratch);
-  tunit_buffer_plan_free (run->plan);
+  for (int b = 0; b < run->n_buffers; b++)
+    free (run->buffers[b]);
+  g_free (run->buffers);
+  free (run->scratch);
+  free (run->weight_scratch);
+  for (int t = 0; run->thread_scratch && t < run->threads; t++)
+    free (run->thread_scratch[t]);
+  g_free (run->thread_scratch);
+  g_free (run->buffer);
+  g_free (run->winograd);
   g_free (run->shapes);
   g_free (run);
 }
 
+static gsize
+value_size (const GraphRun *run, int node)
+{
+  const TunitShape *shape = &run->shapes[node];
+  return (gsize) shape->channels * shape->height * shape->width;
+}
+
+static float *
+value_of (GraphRun *run, int node)
+{
+  return run->buffers[run->buffer[node]];
+}
+
+static gboolean
+runs_in_place (const TunitNode *node)
+{
+  return node->op == TUNIT_OP_NORM || node->op == TUNIT_OP_RESIDUAL_ADD;
+}
+
+/* Assigns buffers: a value dies after its last reader; its buffer then
+ * serves the next value that fits best.  Norms and residual adds take over
+ * their input's buffer when that input dies with them. */
+static gsize *
+plan_buffers (GraphRun *run)
+{
+  const TunitGraph *graph = run->prep->graph;
+  const NodeExec *exec = run->prep->exec;
+  int n = graph->n_nodes;
+  g_autofree int *last_use = g_new (int, n);
+  for (int i = 0; i < n; i++)
+    last_use[i] = i;
+  for (int i = 0; i < n; i++) {
+    if (exec[i].kind == EXEC_SKIP)
+      continue;
+    if (exec[i].source >= 0)
+      last_use[exec[i].source] = i;
+    if (graph->nodes[i].op == TUNIT_OP_RESIDUAL_ADD && graph->nodes[i].skip >= 0)
+      last_use[graph->nodes[i].skip] = i;
+  }
+  for (int k = 0; k < 2; k++)
+    if (graph->outputs[k] >= 0)
+      last_use[graph->outputs[k]] = n;
+
+  GArray *sizes = g_array_new (FALSE, TRUE, sizeof (gsize));
+  g_autofree gboolean *busy = g_new0 (gboolean, n + 1);
+  run->buffer = g_new (int, n);
+  for (int i = 0; i < n; i++) {
+    run->buffer[i] = -1;
+    if (exec[i].kind == EXEC_SKIP)
+      continue;
+    int source = exec[i].source;
+    gsize size = value_size (run, i);
+    if (runs_in_place (&graph->nodes[i]) && source >= 0 && last_use[source] == i) {
+      run->buffer[i] = run->buffer[source];
+      gsize *have = &g_array_index (sizes, gsize, run->buffer[i]);
+      *have = MAX (*have, size);
+    } else {
+      int best = -1;
+      for (guint b = 0; b < sizes->len; b++) {
+        if (busy[b])
+          continue;
+        gsize have = g_array_index (sizes, gsize, b);
+        gsize best_size = best >= 0 ? g_array_index (sizes, gsize, best) : 0;
+        /* the smallest that fits; else the largest, to grow */
+        if (best < 0 || (have >= size && (best_size < size || have < best_size))
+            || (best_size < size && have > best_size))
+          best = b;
+      }
+      if (best < 0) {
+        gsize zero = 0;
+        g_array_append_val (sizes, zero);
+        best = sizes->len - 1;
+      }
+      gsize *have = &g_array_index (sizes, gsize, best);
+      *have = MAX (*have, size);
+      run->buffer[i] = best;
+      busy[best] = TRUE;
+    }
+    /* release the values whose last reader is node i */
+    int reads[2] = { source, graph->nodes[i].op == TUNIT_OP_RESIDUAL_ADD
+                             ? graph->nodes[i].skip : -1 };
+    for (int r = 0; r < 2; r++)
+      if (reads[r] >= 0 && last_use[reads[r]] == i && run->buffer[reads[r]] != run->buffer[i])
+        busy[run->buffer[reads[r]]] = FALSE;
+    if (last_use[i] == i)
+      busy[run->buffer[i]] = FALSE;
+  }
+  run->n_buffers = sizes->len;
+  return (gsize *) g_array_free (sizes, FALSE);
+}
+
 static GraphRun *
-graph_run_new (const TunitGraph *graph, int input_channels, int height, int width,
+graph_run_new (GraphPrep *prep, int input_channels, int height, int width, int threads,
                GError **error)
 {
+  const TunitGraph *graph = prep->graph;
   GraphRun *run = g_new0 (GraphRun, 1);
-  run->graph = graph;
+  run->prep = prep;
   run->height = height;
   run->width = width;
+  run->threads = MAX (threads, 1);
   run->shapes = g_new (TunitShape, graph->n_nodes);
   if (!tunit_graph_infer_shapes (graph, input_channels, height, width, run->shapes, error)) {
     graph_run_free (run);
     return NULL;
   }
-  run->plan = tunit_buffer_plan_new (graph, run->shapes);
-  run->slots = g_new0 (float *, run->plan->n_slots);
-  gsize scratch = 1;
+  g_autofree gsize *buffer_size = plan_buffers (run);
+  run->winograd = g_new0 (CpuWinograd *, graph->n_nodes);
+  gsize largest = 0;
   for (int i = 0; i < graph->n_nodes; i++)
-    if (graph->nodes[i].op == TUNIT_OP_CONV)
-      scratch = MAX (scratch, tunit_cpu_conv_scratch_size (&graph->nodes[i], &run->shapes[i]));
-  run->scratch = g_try_new (float, scratch);
-  gboolean ok = run->scratch != NULL;
-  for (int s = 0; ok && s < run->plan->n_slots; s++)
-    ok = (run->slots[s] = g_try_new (float, MAX (run->plan->slot_size[s], 1))) != NULL;
+    if (prep->exec[i].kind != EXEC_SKIP)
+      largest = MAX (largest, value_size (run, i));
+  gboolean keep = keep_transformed_weights (largest);
+  gsize scratch = 1, thread_scratch = 1, weight_scratch = 1;
+  for (int i = 0; i < graph->n_nodes; i++) {
+    NodeExec *exec = &prep->exec[i];
+    const TunitNode *node = &graph->nodes[i];
+    const TunitShape *in = exec->source >= 0 ? &run->shapes[exec->source] : NULL;
+    if (exec->kind == EXEC_WINOGRAD || exec->kind == EXEC_UPSAMPLED)
+      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (exec, in, keep),
+                                           keep);
+    switch (exec->kind) {
+    case EXEC_PLAIN:
+      if (node->op == TUNIT_OP_CONV)
+        scratch = MAX (scratch, tunit_cpu_conv_scratch_size (node, &run->shapes[i]));
+      break;
+    case EXEC_WINOGRAD:
+    case EXEC_UPSAMPLED:
+      scratch = MAX (scratch, tunit_cpu_winograd_scratch_size (run->winograd[i], in));
+      if (run->winograd[i]->u == NULL)
+        weight_scratch = MAX (weight_scratch, tunit_cpu_winograd_weight_size (run->winograd[i]));
+      thread_scratch = MAX (thread_scratch,
+                            tunit_cpu_winograd_thread_scratch (run->winograd[i], in));
+      if (exec->border)
+        thread_scratch = MAX (thread_scratch,
+                              tunit_cpu_upsample_border_thread_scratch (exec->border, in));
+      break;
+    case EXEC_DIRECT:
+      thread_scratch = MAX (thread_scratch,
+                            tunit_cpu_direct_conv_thread_scratch (node, &run->shapes[i]));
+      break;
+    case EXEC_SKIP:
+      break;
+    }
+  }
+  run->buffers = g_new0 (float *, MAX (run->n_buffers, 1));
+  run->thread_scratch = g_new0 (float *, run->threads);
+  gboolean ok = (run->scratch = malloc (sizeof (float) * scratch)) != NULL
+                && (run->weight_scratch = malloc (sizeof (float) * weight_scratch)) != NULL;
+  for (int t = 0; ok && t < run->threads; t++)
+    ok = (run->thread_scratch[t] = malloc (sizeof (float) * thread_scratch)) != NULL;
+  for (int b = 0; ok && b < run->n_buffers; b++)
+    ok = (run->buffers[b] = malloc (sizeof (float) * MAX (buffer_size[b], 1))) != NULL;
   if (!ok) {
     g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_OUT_OF_MEMORY,
                  "out of memory allocating buffers for a %dx%d frame", width, height);
@@ -73,29 +366,46 @@ graph_run_new (const TunitGraph *graph, int input_channels, int height, int widt
   return run;
 }
 
-static float *
-value_of (GraphRun *run, int node)
-{
-  return run->slots[run->plan->slot[node]];
-}
+/* ------------------------------------------------------------ running */
 
 static void
 run_node (GraphRun *run, int i, const float *input, const float *adain_parameters)
 {
-  const TunitNode *node = &run->graph->nodes[i];
+  const NodeExec *exec = &run->prep->exec[i];
+  if (exec->kind == EXEC_SKIP)
+    return;
+  const TunitNode *node = &run->prep->graph->nodes[i];
   float *out = value_of (run, i);
-  const float *in = node->input >= 0 ? value_of (run, node->input) : NULL;
-  const TunitShape *in_shape = node->input >= 0 ? &run->shapes[node->input] : NULL;
+  const float *in = exec->source >= 0 ? value_of (run, exec->source) : NULL;
+  const TunitShape *in_shape = exec->source >= 0 ? &run->shapes[exec->source] : NULL;
+  int threads = run->threads;
+  switch (exec->kind) {
+  case EXEC_WINOGRAD:
+    tunit_cpu_winograd_run (run->winograd[i], in, in_shape, out, run->scratch,
+                            run->thread_scratch, run->weight_scratch, threads);
+    return;
+  case EXEC_UPSAMPLED:
+    tunit_cpu_winograd_run (run->winograd[i], in, in_shape, out, run->scratch,
+                            run->thread_scratch, run->weight_scratch, threads);
+    tunit_cpu_upsample_border_run (exec->border, in, in_shape, out, run->thread_scratch,
+                                   threads);
+    return;
+  case EXEC_DIRECT:
+    tunit_cpu_direct_conv (node, in, in_shape, out, &run->shapes[i], run->thread_scratch,
+                           threads);
+    return;
+  default:
+    break;
+  }
   switch (node->op) {
   case TUNIT_OP_INPUT:
-    memcpy (out, input, sizeof (float) * run->shapes[i].channels * run->shapes[i].height
-            * run->shapes[i].width);
+    memcpy (out, input, sizeof (float) * value_size (run, i));
     break;
   case TUNIT_OP_CONV:
-    tunit_cpu_conv (node, in, in_shape, out, &run->shapes[i], run->scratch);
+    tunit_cpu_conv (node, in, in_shape, out, &run->shapes[i], run->scratch, threads);
     break;
   case TUNIT_OP_NORM:
-    tunit_cpu_norm (node, in, in_shape, out, adain_parameters);
+    tunit_cpu_norm (node, in, in_shape, out, adain_parameters, threads);
     break;
   case TUNIT_OP_UPSAMPLE_NEAREST2X:
     tunit_cpu_upsample_nearest2x (in, in_shape, out);
@@ -110,7 +420,7 @@ run_node (GraphRun *run, int i, const float *input, const float *adain_parameter
     tunit_cpu_linear (node, in, out);
     break;
   case TUNIT_OP_RESIDUAL_ADD:
-    tunit_cpu_residual_add (node, value_of (run, node->skip), in, in_shape, out);
+    tunit_cpu_residual_add (node, value_of (run, node->skip), in, in_shape, out, threads);
     break;
   }
 }
@@ -118,28 +428,34 @@ run_node (GraphRun *run, int i, const float *input, const float *adain_parameter
 static void
 graph_run_execute (GraphRun *run, const float *input, const float *adain_parameters)
 {
-  for (int i = 0; i < run->graph->n_nodes; i++)
+  static int profile = -1;
+  if (profile < 0)
+    profile = g_getenv ("TUNIT_CPU_PROFILE") != NULL;
+  for (int i = 0; i < run->prep->graph->n_nodes; i++) {
+    gint64 start = profile ? g_get_monotonic_time () : 0;
     run_node (run, i, input, adain_parameters);
-}
-
-static gsize
-value_size (GraphRun *run, int node)
-{
-  const TunitShape *shape = &run->shapes[node];
-  return (gsize) shape->channels * shape->height * shape->width;
+    if (profile && run->prep->exec[i].kind != EXEC_SKIP)
+      g_printerr ("%-32s kind %d %4dx%-4d x%-4d %8.2f ms\n", run->prep->graph->nodes[i].name,
+                  run->prep->exec[i].kind, run->shapes[i].width, run->shapes[i].height,
+                  run->shapes[i].channels, (g_get_monotonic_time () - start) / 1000.0);
+  }
 }
 
 gboolean
 tunit_cpu_run_vector_graph (const TunitGraph *graph, const float *input, float *output,
                             GError **error)
 {
-  GraphRun *run = graph_run_new (graph, graph->nodes[0].channels, 1, 1, error);
-  if (run == NULL)
+  GraphPrep *prep = graph_prep_new (graph, FALSE);
+  GraphRun *run = graph_run_new (prep, graph->nodes[0].channels, 1, 1, 1, error);
+  if (run == NULL) {
+    graph_prep_free (prep);
     return FALSE;
+  }
   graph_run_execute (run, input, NULL);
   memcpy (output, value_of (run, graph->outputs[0]),
           sizeof (float) * value_size (run, graph->outputs[0]));
   graph_run_free (run);
+  graph_prep_free (prep);
   return TRUE;
 }
 
@@ -151,18 +467,23 @@ cpu_free (TunitBackend *backend)
   CpuBackend *self = (CpuBackend *) backend;
   graph_run_free (self->generator_run);
   graph_run_free (self->guide_run);
+  graph_prep_free (self->generator_prep);
+  graph_prep_free (self->guide_prep);
   g_free (self->adain_parameters);
   g_free (self);
 }
 
 /* Keeps the prepared run while the size stays; rebuilds it otherwise. */
 static GraphRun *
-prepare (GraphRun **run, const TunitGraph *graph, int height, int width, GError **error)
+prepare (CpuBackend *self, GraphRun **run, GraphPrep **prep, const TunitGraph *graph,
+         gboolean optimize, int height, int width, GError **error)
 {
   if (*run != NULL && (*run)->height == height && (*run)->width == width)
     return *run;
   g_clear_pointer (run, graph_run_free);
-  *run = graph_run_new (graph, 3, height, width, error);
+  if (*prep == NULL)
+    *prep = graph_prep_new (graph, optimize);
+  *run = graph_run_new (*prep, 3, height, width, self->threads, error);
   return *run;
 }
 
@@ -173,7 +494,8 @@ cpu_run_guide (TunitBackend *backend, const float *image, float *style, float *l
   CpuBackend *self = (CpuBackend *) backend;
   const TunitGraph *guide = &self->network->guide;
   int size = self->network->guide_size;
-  GraphRun *run = prepare (&self->guide_run, guide, size, size, error);
+  GraphRun *run = prepare (self, &self->guide_run, &self->guide_prep, guide, FALSE, size, size,
+                           error);
   if (run == NULL)
     return FALSE;
   graph_run_execute (run, image, NULL);
@@ -200,7 +522,8 @@ cpu_run_generator (TunitBackend *backend, const float *input, int width, int hei
 {
   CpuBackend *self = (CpuBackend *) backend;
   const TunitGraph *generator = &self->network->generator;
-  GraphRun *run = prepare (&self->generator_run, generator, height, width, error);
+  GraphRun *run = prepare (self, &self->generator_run, &self->generator_prep, generator, TRUE,
+                           height, width, error);
   if (run == NULL)
     return FALSE;
   graph_run_execute (run, input, self->adain_parameters);
@@ -220,13 +543,21 @@ TunitBackend *
 tunit_cpu_backend_new (const TunitNetwork *network, const TunitEngineOptions *options,
                        GError **error)
 {
-  if (options->threads > 0)
-    openblas_set_num_threads (options->threads);
   CpuBackend *self = g_new0 (CpuBackend, 1);
   self->base.vtable = &cpu_vtable;
   self->base.name = "cpu";
-  self->base.description = g_strdup_printf ("CPU (OpenBLAS, %d threads), fp32",
-                                            openblas_get_num_threads ());
+  self->threads = tunit_cpu_threads_init (options->threads);
+#ifdef _OPENMP
+  int threads = self->threads;
+#else
+  int threads = openblas_get_num_threads ();
+#endif
+  /* reduced precision is not implemented on the CPU: it runs fp32 */
+  gboolean reduced = options->precision == TUNIT_PRECISION_FP16
+                     || options->precision == TUNIT_PRECISION_BF16;
+  self->base.description = g_strdup_printf ("CPU (OpenBLAS, %d threads), fp32%s", threads,
+                                            reduced ? " (reduced precision not available "
+                                                      "on the CPU backend)" : "");
   self->network = network;
   self->adain_parameters = g_new0 (float, MAX (network->adain_parameter_count, 1));
   return &self->base;

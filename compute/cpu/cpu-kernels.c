@@ -1,10 +1,64 @@
 /* cpu-kernels.c - CPU kernels: convolution as banded im2col + OpenBLAS
- * sgemm, and the cheap element-wise and reduction passes. */
+ * sgemm, Winograd F(2x2,3x3) / F(4x4,3x3) convolution with pre-transformed
+ * weights (also for the phase decomposition of upsample + 5x5 conv), a
+ * direct convolution for few output channels, and the cheap element-wise
+ * and reduction passes.
+ *
+ * Threading: with OpenMP each kernel splits its work over `threads`
+ * threads, which call OpenBLAS single-threaded (tunit_cpu_threads_init). */
 #include "cpu-kernels.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#define THREAD_ID() omp_get_thread_num ()
+#define THREAD_COUNT() omp_get_num_threads ()
+#else
+#define THREAD_ID() 0
+#define THREAD_COUNT() 1
+#endif
+
+/* Leaf loops worth an AVX2/FMA version get one, chosen at load time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define HOT __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#else
+#define HOT
+#endif
+
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float v8sf __attribute__ ((vector_size (32)));
+
+static inline v8sf
+load8 (const float *p)
+{
+  v8sf v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+store8 (float *p, v8sf v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+int
+tunit_cpu_threads_init (int requested)
+{
+#ifdef _OPENMP
+  int n = requested > 0 ? requested : omp_get_num_procs ();
+  /* our threads split the work; each calls OpenBLAS on its own part */
+  openblas_set_num_threads (1);
+  return MAX (n, 1);
+#else
+  if (requested > 0)
+    openblas_set_num_threads (requested);
+  return 1;
+#endif
+}
 
 static inline float
 activate (float value, TunitActivation activation)
@@ -20,6 +74,28 @@ activate (float value, TunitActivation activation)
   }
 }
 
+static void
+bias_activate_row (float *dst, gsize n, float bias, TunitActivation activation)
+{
+  switch (activation) {
+  case TUNIT_ACTIVATION_RELU:
+    for (gsize i = 0; i < n; i++) {
+      float v = dst[i] + bias;
+      dst[i] = v > 0.0f ? v : 0.0f;
+    }
+    break;
+  case TUNIT_ACTIVATION_TANH:
+    for (gsize i = 0; i < n; i++)
+      dst[i] = tanhf (dst[i] + bias);
+    break;
+  default:
+    if (bias != 0.0f)
+      for (gsize i = 0; i < n; i++)
+        dst[i] += bias;
+    break;
+  }
+}
+
 /* Index into a row of length n for a position that may lie in the
  * padding: reflection (edge not repeated) or -1 for zero padding. */
 static inline int
@@ -31,6 +107,8 @@ padded_index (int position, int n, TunitPadMode mode)
     return -1;
   return position < 0 ? -position : 2 * (n - 1) - position;
 }
+
+/* ------------------------------------------------ generic convolution */
 
 static int
 band_rows (const TunitNode *node, const TunitShape *out)
@@ -47,31 +125,46 @@ tunit_cpu_conv_scratch_size (const TunitNode *node, const TunitShape *out)
          * band_rows (node, out);
 }
 
-/* Fills the column matrix [in_channels*k*k][rows*width] for output rows
- * y0 .. y0+rows-1. */
+/* Fills rows c*k*k .. (c+1)*k*k-1 of the column matrix
+ * [in_channels*k*k][rows*width] for output rows y0 .. y0+rows-1. */
 static void
-fill_columns (const TunitNode *node, const float *input, const TunitShape *in,
-              const TunitShape *out, int y0, int rows, float *columns)
+fill_columns_channel (const TunitNode *node, int c, const float *input, const TunitShape *in,
+                      const TunitShape *out, int y0, int rows, float *columns)
 {
   int k = node->kernel, stride = node->stride, pad = node->padding;
   gsize band = (gsize) rows * out->width;
-  for (int c = 0; c < node->in_channels; c++) {
-    const float *plane = input + (gsize) c * in->height * in->width;
-    for (int ky = 0; ky < k; ky++) {
-      for (int kx = 0; kx < k; kx++) {
-        float *row = columns + ((gsize) (c * k + ky) * k + kx) * band;
-        for (int y = 0; y < rows; y++) {
-          int iy = padded_index ((y0 + y) * stride - pad + ky, in->height, node->pad_mode);
-          float *dst = row + (gsize) y * out->width;
-          if (iy < 0) {
-            memset (dst, 0, sizeof (float) * out->width);
-            continue;
-          }
-          const float *src = plane + (gsize) iy * in->width;
-          for (int x = 0; x < out->width; x++) {
-            int ix = padded_index (x * stride - pad + kx, in->width, node->pad_mode);
-            dst[x] = ix < 0 ? 0.0f : src[ix];
-          }
+  const float *plane = input + (gsize) c * in->height * in->width;
+  for (int ky = 0; ky < k; ky++) {
+    for (int kx = 0; kx < k; kx++) {
+      float *row = columns + ((gsize) (c * k + ky) * k + kx) * band;
+      /* output columns whose input column is inside the image */
+      int off = kx - pad;
+      int x_lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+      int x_hi = (in->width - 1 - off) >= 0 ? (in->width - 1 - off) / stride + 1 : 0;
+      x_lo = MIN (x_lo, out->width);
+      x_hi = CLAMP (x_hi, x_lo, out->width);
+      for (int y = 0; y < rows; y++) {
+        int iy = padded_index ((y0 + y) * stride - pad + ky, in->height, node->pad_mode);
+        float *dst = row + (gsize) y * out->width;
+        if (iy < 0) {
+          memset (dst, 0, sizeof (float) * out->width);
+          continue;
+        }
+        const float *src = plane + (gsize) iy * in->width;
+        for (int x = 0; x < x_lo; x++) {
+          int ix = padded_index (x * stride + off, in->width, node->pad_mode);
+          dst[x] = ix < 0 ? 0.0f : src[ix];
+        }
+        if (stride == 1) {
+          memcpy (dst + x_lo, src + x_lo + off, sizeof (float) * (x_hi - x_lo));
+        } else {
+          const float *s = src + off;
+          for (int x = x_lo; x < x_hi; x++)
+            dst[x] = s[x * stride];
+        }
+        for (int x = x_hi; x < out->width; x++) {
+          int ix = padded_index (x * stride + off, in->width, node->pad_mode);
+          dst[x] = ix < 0 ? 0.0f : src[ix];
         }
       }
     }
@@ -80,7 +173,7 @@ fill_columns (const TunitNode *node, const float *input, const TunitShape *in,
 
 void
 tunit_cpu_conv (const TunitNode *node, const float *input, const TunitShape *in,
-                float *output, const TunitShape *out, float *scratch)
+                float *output, const TunitShape *out, float *scratch, int threads)
 {
   int rows = band_rows (node, out);
   int depth = node->in_channels * node->kernel * node->kernel;
@@ -88,37 +181,788 @@ tunit_cpu_conv (const TunitNode *node, const float *input, const TunitShape *in,
   for (int y0 = 0; y0 < out->height; y0 += rows) {
     int n_rows = MIN (rows, out->height - y0);
     int band = n_rows * out->width;
-    fill_columns (node, input, in, out, y0, n_rows, scratch);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, node->channels, band, depth,
-                 1.0f, node->weight, depth, scratch, band, 0.0f,
-                 output + (gsize) y0 * out->width, (int) plane);
+#pragma omp parallel num_threads (threads)
+    {
+#pragma omp for schedule (static)
+      for (int c = 0; c < node->in_channels; c++)
+        fill_columns_channel (node, c, input, in, out, y0, n_rows, scratch);
+      /* each thread multiplies its share of the output channels */
+      int id = THREAD_ID (), nt = THREAD_COUNT ();
+      int m0 = node->channels * id / nt, m1 = node->channels * (id + 1) / nt;
+      if (m1 > m0)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, band, depth,
+                     1.0f, node->weight + (gsize) m0 * depth, depth, scratch, band, 0.0f,
+                     output + (gsize) m0 * plane + (gsize) y0 * out->width, (int) plane);
+    }
   }
-  for (int c = 0; c < node->channels; c++) {
-    float *dst = output + c * plane;
-    float bias = node->bias ? node->bias[c] : 0.0f;
-    for (gsize i = 0; i < plane; i++)
-      dst[i] = activate (dst[i] + bias, node->activation);
+#pragma omp parallel for num_threads (threads) schedule (static)
+  for (int c = 0; c < node->channels; c++)
+    bias_activate_row (output + c * plane, plane, node->bias ? node->bias[c] : 0.0f,
+                       node->activation);
+}
+
+/* ------------------------------------------- direct convolution, few outputs */
+
+#define DIRECT_BAND_ROWS 4
+#define DIRECT_BLOCK 16
+
+gboolean
+tunit_cpu_direct_conv_applies (const TunitNode *node)
+{
+  return node->op == TUNIT_OP_CONV && node->stride == 1
+         && node->channels <= TUNIT_CPU_DIRECT_MAX_CHANNELS;
+}
+
+static int
+direct_band_width (const TunitNode *node, const TunitShape *out)
+{
+  int blocks = (out->width + DIRECT_BLOCK - 1) / DIRECT_BLOCK;
+  return blocks * DIRECT_BLOCK + node->kernel - 1;
+}
+
+gsize
+tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *out)
+{
+  return (gsize) node->in_channels * (DIRECT_BAND_ROWS + node->kernel - 1)
+         * direct_band_width (node, out)
+         + (gsize) TUNIT_CPU_DIRECT_MAX_CHANNELS * direct_band_width (node, out);
+}
+
+/* acc[o][0..band_width) for one output row: sum over c, ky, kx; one
+ * version per output count so that the accumulators stay in registers. */
+#define DIRECT_ROW(NOUT)                                                                   \
+  HOT static void                                                                          \
+  direct_row_##NOUT (const float *band, int band_rows, int band_width, int y,              \
+                     int in_channels, int k, const float *weight, int width, float *acc)    \
+  {                                                                                        \
+    gsize plane = (gsize) in_channels * k * k;                                             \
+    for (int x0 = 0; x0 < width; x0 += DIRECT_BLOCK) {                                     \
+      v8sf a0[NOUT], a1[NOUT];                                                             \
+      for (int o = 0; o < NOUT; o++)                                                       \
+        a0[o] = a1[o] = (v8sf) { 0 };                                                      \
+      for (int c = 0; c < in_channels; c++) {                                              \
+        for (int ky = 0; ky < k; ky++) {                                                   \
+          const float *src = band + ((gsize) c * band_rows + y + ky) * band_width + x0;    \
+          const float *w = weight + (c * k + ky) * k;                                      \
+          for (int kx = 0; kx < k; kx++) {                                                 \
+            v8sf v0 = load8 (src + kx), v1 = load8 (src + kx + 8);                         \
+            for (int o = 0; o < NOUT; o++) {                                               \
+              float wv = w[o * plane + kx];                                                \
+              a0[o] += wv * v0;                                                            \
+              a1[o] += wv * v1;                                                            \
+            }                                                                              \
+          }                                                                                \
+        }                                                                                  \
+      }                                                                                    \
+      for (int o = 0; o < NOUT; o++) {                                                     \
+        store8 (acc + o * band_width + x0, a0[o]);                                         \
+        store8 (acc + o * band_width + x0 + 8, a1[o]);                                     \
+      }                                                                                    \
+    }                                                                                      \
+  }
+DIRECT_ROW (1)
+DIRECT_ROW (2)
+DIRECT_ROW (3)
+DIRECT_ROW (4)
+
+static void
+direct_row (const float *band, int band_rows, int band_width, int y, int in_channels,
+            int k, const float *weight, int n_out, int width, float *acc)
+{
+  switch (n_out) {
+  case 1: direct_row_1 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
+  case 2: direct_row_2 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
+  case 3: direct_row_3 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
+  default: direct_row_4 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
   }
 }
 
 void
+tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitShape *in,
+                       float *output, const TunitShape *out, float **thread_scratch,
+                       int threads)
+{
+  int k = node->kernel, pad = node->padding;
+  int band_width = direct_band_width (node, out);
+  int n_bands = (out->height + DIRECT_BAND_ROWS - 1) / DIRECT_BAND_ROWS;
+  gsize out_plane = (gsize) out->height * out->width;
+#pragma omp parallel for num_threads (threads) schedule (dynamic)
+  for (int b = 0; b < n_bands; b++) {
+    float *band = thread_scratch[THREAD_ID ()];
+    int y0 = b * DIRECT_BAND_ROWS, rows = MIN (DIRECT_BAND_ROWS, out->height - y0);
+    int band_rows = rows + k - 1;
+    float *acc = band + (gsize) node->in_channels * band_rows * band_width;
+    /* the padded input rows of this band */
+    for (int c = 0; c < node->in_channels; c++) {
+      const float *plane = input + (gsize) c * in->height * in->width;
+      for (int r = 0; r < band_rows; r++) {
+        float *dst = band + ((gsize) c * band_rows + r) * band_width;
+        int iy = padded_index (y0 + r - pad, in->height, node->pad_mode);
+        if (iy < 0) {
+          memset (dst, 0, sizeof (float) * band_width);
+          continue;
+        }
+        const float *src = plane + (gsize) iy * in->width;
+        for (int x = 0; x < band_width; x++) {
+          int ix = x - pad;
+          if (ix >= 0 && ix < in->width)
+            dst[x] = src[ix];
+          else if (ix >= in->width + pad)
+            dst[x] = 0.0f;
+          else {
+            ix = padded_index (ix, in->width, node->pad_mode);
+            dst[x] = ix < 0 ? 0.0f : src[ix];
+          }
+        }
+      }
+    }
+    for (int y = 0; y < rows; y++) {
+      direct_row (band, band_rows, band_width, y, node->in_channels, k, node->weight,
+                  node->channels, out->width, acc);
+      for (int o = 0; o < node->channels; o++) {
+        float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
+        float bias = node->bias ? node->bias[o] : 0.0f;
+        const float *a = acc + o * band_width;
+        for (int x = 0; x < out->width; x++)
+          dst[x] = activate (a[x] + bias, node->activation);
+      }
+    }
+  }
+}
+
+/* ------------------------------------------- Winograd 3x3 convolution */
+
+/* F(2x2, 3x3) and F(4x4, 3x3) (Lavin & Gray), interpolation points
+ * 0, +-1 (, +-2), infinity. */
+static const float BT2[4][4] = {
+  { 1, 0, -1, 0 }, { 0, 1, 1, 0 }, { 0, -1, 1, 0 }, { 0, 1, 0, -1 },
+};
+static const float AT2[2][4] = {
+  { 1, 1, 1, 0 }, { 0, 1, -1, -1 },
+};
+static const float BT4[6][6] = {
+  { 4, 0, -5, 0, 1, 0 },
+  { 0, -4, -4, 1, 1, 0 },
+  { 0, 4, -4, -1, 1, 0 },
+  { 0, -2, -1, 2, 1, 0 },
+  { 0, 2, -1, -2, 1, 0 },
+  { 0, 4, 0, -5, 0, 1 },
+};
+static const float AT4[4][6] = {
+  { 1, 1, 1, 1, 1, 0 },
+  { 0, 1, -1, 2, -2, 0 },
+  { 0, 1, 1, 4, 4, 0 },
+  { 0, 1, -1, 8, -8, 1 },
+};
+
+static const float *
+winograd_bt (int m)
+{
+  return m == 2 ? &BT2[0][0] : &BT4[0][0];
+}
+
+static const float *
+winograd_at (int m)
+{
+  return m == 2 ? &AT2[0][0] : &AT4[0][0];
+}
+
+static const float G2f[4][3] = {
+  { 1, 0, 0 }, { 0.5f, 0.5f, 0.5f }, { 0.5f, -0.5f, 0.5f }, { 0, 0, 1 },
+};
+static const float G4f[6][3] = {
+  { 1.0f / 4, 0, 0 },
+  { -1.0f / 6, -1.0f / 6, -1.0f / 6 },
+  { -1.0f / 6, 1.0f / 6, -1.0f / 6 },
+  { 1.0f / 24, 1.0f / 12, 1.0f / 6 },
+  { 1.0f / 24, -1.0f / 12, 1.0f / 6 },
+  { 0, 0, 1 },
+};
+
+/* u[xi * xi_stride] = (G g G^T)[beta][alpha], xi = beta * n + alpha. */
+static inline void
+transform_kernel (int m, const float g[9], float *u, gsize xi_stride)
+{
+  int n = m + 2;
+  const float *G = m == 2 ? &G2f[0][0] : &G4f[0][0];
+  float t[6][3];
+  for (int b = 0; b < n; b++)
+    for (int v = 0; v < 3; v++)
+      t[b][v] = G[b * 3 + 0] * g[v] + G[b * 3 + 1] * g[3 + v] + G[b * 3 + 2] * g[6 + v];
+  for (int b = 0; b < n; b++)
+    for (int a = 0; a < n; a++)
+      u[(b * n + a) * xi_stride] =
+        t[b][0] * G[a * 3 + 0] + t[b][1] * G[a * 3 + 1] + t[b][2] * G[a * 3 + 2];
+}
+
+/* Nearest x2 upsampling then a 5x5 conv: output row 2i+a reads upsampled
+ * rows 2i+a-2 .. 2i+a+2, i.e. input rows i-1, i, i+1 with the kernel rows
+ * grouped as {0,1},{2,3},{4} (a = 0) or {0},{1,2},{3,4} (a = 1); same for
+ * columns.  Phase p = 2a + b, GEMM row q = p * channels + o. */
+static const int phase_group[2][5] = { { 0, 0, 1, 1, 2 }, { 0, 1, 1, 2, 2 } };
+
+/* The 3x3 kernel of GEMM row q, input channel c. */
+static inline void
+kernel_3x3 (const CpuWinograd *w, int q, int c, float g[9])
+{
+  if (!w->phases) {
+    memcpy (g, w->weight + ((gsize) q * w->in_channels + c) * 9, sizeof (float) * 9);
+    return;
+  }
+  int p = q / w->channels, o = q % w->channels, a = p / 2, b = p % 2;
+  const float *k = w->weight + ((gsize) o * w->in_channels + c) * 25;
+  memset (g, 0, sizeof (float) * 9);
+  for (int ky = 0; ky < 5; ky++)
+    for (int kx = 0; kx < 5; kx++)
+      g[phase_group[a][ky] * 3 + phase_group[b][kx]] += k[ky * 5 + kx];
+}
+
+gsize
+tunit_cpu_winograd_weight_size (const CpuWinograd *w)
+{
+  return (gsize) (w->m + 2) * (w->m + 2) * w->rows * w->in_channels;
+}
+
+/* Row q of the transformed weights, eight input channels at a time. */
+HOT static void
+transform_weights_row (const CpuWinograd *w, int q, float *u, gsize xi_stride)
+{
+  int m = w->m, n = m + 2, C = w->in_channels;
+  const float *G = m == 2 ? &G2f[0][0] : &G4f[0][0];
+  int c = 0;
+  for (; c + 8 <= C; c += 8) {
+    float lanes[9][8];
+    for (int l = 0; l < 8; l++) {
+      float g[9];
+      kernel_3x3 (w, q, c + l, g);
+      for (int i = 0; i < 9; i++)
+        lanes[i][l] = g[i];
+    }
+    v8sf g[9], t[6][3];
+    for (int i = 0; i < 9; i++)
+      g[i] = load8 (lanes[i]);
+    for (int b = 0; b < n; b++)
+      for (int v = 0; v < 3; v++)
+        t[b][v] = G[b * 3 + 0] * g[v] + G[b * 3 + 1] * g[3 + v] + G[b * 3 + 2] * g[6 + v];
+    for (int b = 0; b < n; b++)
+      for (int a = 0; a < n; a++)
+        store8 (u + (b * n + a) * xi_stride + (gsize) q * C + c,
+                t[b][0] * G[a * 3 + 0] + t[b][1] * G[a * 3 + 1] + t[b][2] * G[a * 3 + 2]);
+  }
+  for (; c < C; c++) {
+    float g[9];
+    kernel_3x3 (w, q, c, g);
+    transform_kernel (m, g, u + (gsize) q * C + c, xi_stride);
+  }
+}
+
+/* Fills u[(m+2)^2][rows][in_channels]. */
+static void
+transform_weights (const CpuWinograd *w, float *u, int threads)
+{
+  gsize xi_stride = (gsize) w->rows * w->in_channels;
+#pragma omp parallel for num_threads (threads) schedule (static)
+  for (int q = 0; q < w->rows; q++)
+    transform_weights_row (w, q, u, xi_stride);
+}
+
+static CpuWinograd *
+winograd_alloc (const TunitNode *node, int m, gboolean phases, gboolean cached)
+{
+  CpuWinograd *w = g_new0 (CpuWinograd, 1);
+  w->m = m;
+  w->in_channels = node->in_channels;
+  w->channels = node->channels;
+  w->rows = phases ? 4 * node->channels : node->channels;
+  w->phases = phases;
+  w->activation = node->activation;
+  w->weight = node->weight;
+  w->bias = g_new0 (float, w->rows);
+  for (int q = 0; q < w->rows; q++)
+    w->bias[q] = node->bias ? node->bias[q % node->channels] : 0.0f;
+  if (cached) {
+    w->u = g_new (float, tunit_cpu_winograd_weight_size (w));
+    transform_weights (w, w->u, 1);
+  }
+  return w;
+}
+
+CpuWinograd *
+tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached)
+{
+  CpuWinograd *w = winograd_alloc (node, m, FALSE, cached);
+  w->pad = node->pad_mode == TUNIT_PAD_ZERO ? CPU_PAD_ZERO : CPU_PAD_REFLECT;
+  return w;
+}
+
+CpuWinograd *
+tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m, gboolean cached)
+{
+  CpuWinograd *w = winograd_alloc (node, m, TRUE, cached);
+  w->pad = CPU_PAD_REPLICATE;
+  return w;
+}
+
+void
+tunit_cpu_winograd_free (CpuWinograd *w)
+{
+  if (w == NULL)
+    return;
+  g_free (w->u);
+  g_free (w->bias);
+  g_free (w);
+}
+
+typedef struct {
+  int tiles_h, tiles_w;   /* tiles over the output (input) plane */
+  int chunk_rows;         /* tile rows per chunk */
+  int band_width;         /* padded row length m * tiles_w + 2 */
+} WinogradGeometry;
+
+static WinogradGeometry
+winograd_geometry (const CpuWinograd *w, const TunitShape *in)
+{
+  WinogradGeometry g;
+  int m = w->m, n = m + 2;
+  g.tiles_h = (in->height + m - 1) / m;
+  g.tiles_w = (in->width + m - 1) / m;
+  g.band_width = m * g.tiles_w + 2;
+  gsize per_row = (gsize) n * n * (w->in_channels + w->rows) * g.tiles_w;
+  g.chunk_rows = (int) CLAMP (TUNIT_CPU_COLUMN_BUDGET / per_row, 1, (gsize) g.tiles_h);
+  return g;
+}
+
+gsize
+tunit_cpu_winograd_scratch_size (const CpuWinograd *w, const TunitShape *in)
+{
+  WinogradGeometry g = winograd_geometry (w, in);
+  int n = w->m + 2;
+  return (gsize) n * n * (w->in_channels + w->rows) * g.tiles_w * g.chunk_rows;
+}
+
+gsize
+tunit_cpu_winograd_thread_scratch (const CpuWinograd *w, const TunitShape *in)
+{
+  WinogradGeometry g = winograd_geometry (w, in);
+  int m = w->m, n = m + 2;
+  gsize input_side = (gsize) (m * g.chunk_rows + 2) * g.band_width + (gsize) n * g.band_width;
+  gsize output_side = (gsize) m * n * g.tiles_w + (gsize) m * g.tiles_w;
+  return MAX (input_side, output_side);
+}
+
+/* The padded rows of one input channel for tile rows t0 .. t0+rows-1:
+ * band[(m*rows+2)][band_width], zero beyond the padding. */
+static void
+fill_band (const CpuWinograd *w, const float *plane, const TunitShape *in, int y_first,
+           int band_rows, int band_width, float *band)
+{
+  int H = in->height, W = in->width;
+  for (int r = 0; r < band_rows; r++) {
+    float *dst = band + (gsize) r * band_width;
+    int y = y_first + r;
+    if (y == -1)
+      y = w->pad == CPU_PAD_REFLECT ? 1 : w->pad == CPU_PAD_REPLICATE ? 0 : -1;
+    else if (y == H)
+      y = w->pad == CPU_PAD_REFLECT ? H - 2 : w->pad == CPU_PAD_REPLICATE ? H - 1 : -1;
+    else if (y > H)
+      y = -1;
+    if (y < 0) {
+      memset (dst, 0, sizeof (float) * band_width);
+      continue;
+    }
+    const float *src = plane + (gsize) y * W;
+    switch (w->pad) {
+    case CPU_PAD_REFLECT:
+      dst[0] = src[1];
+      dst[W + 1] = src[W - 2];
+      break;
+    case CPU_PAD_REPLICATE:
+      dst[0] = src[0];
+      dst[W + 1] = src[W - 1];
+      break;
+    default:
+      dst[0] = dst[W + 1] = 0.0f;
+      break;
+    }
+    memcpy (dst + 1, src, sizeof (float) * W);
+    if (band_width > W + 2)
+      memset (dst + W + 2, 0, sizeof (float) * (band_width - W - 2));
+  }
+}
+
+/* Input transform of one channel's band: v[xi * xi_stride + t * tiles_w + k]. */
+HOT static void
+input_transform (int m, const float *band, int rows, int tiles_w, int band_width,
+                 float *tmp, float *v, gsize xi_stride)
+{
+  int n = m + 2;
+  const float *bt = winograd_bt (m);
+  for (int t = 0; t < rows; t++) {
+    /* vertical: tmp[beta][x] = sum_i BT[beta][i] band[m t + i][x] */
+    const float *rows_in = band + (gsize) m * t * band_width;
+    for (int b = 0; b < n; b++) {
+      float *dst = tmp + (gsize) b * band_width;
+      gboolean first = TRUE;
+      for (int i = 0; i < n; i++) {
+        float coef = bt[b * n + i];
+        if (coef == 0.0f)
+          continue;
+        const float *src = rows_in + (gsize) i * band_width;
+        if (first)
+          for (int x = 0; x < band_width; x++)
+            dst[x] = coef * src[x];
+        else
+          for (int x = 0; x < band_width; x++)
+            dst[x] += coef * src[x];
+        first = FALSE;
+      }
+    }
+    /* horizontal, per tile */
+    gsize base = (gsize) t * tiles_w;
+    for (int b = 0; b < n; b++) {
+      const float *d = tmp + (gsize) b * band_width;
+      float *out = v + (gsize) b * n * xi_stride + base;
+      if (m == 2) {
+        for (int k = 0; k < tiles_w; k++) {
+          const float *e = d + 2 * k;
+          out[k] = e[0] - e[2];
+          out[xi_stride + k] = e[1] + e[2];
+          out[2 * xi_stride + k] = e[2] - e[1];
+          out[3 * xi_stride + k] = e[1] - e[3];
+        }
+      } else {
+        for (int k = 0; k < tiles_w; k++) {
+          const float *e = d + 4 * k;
+          out[k] = 4.0f * e[0] - 5.0f * e[2] + e[4];
+          out[xi_stride + k] = -4.0f * (e[1] + e[2]) + e[3] + e[4];
+          out[2 * xi_stride + k] = 4.0f * (e[1] - e[2]) - e[3] + e[4];
+          out[3 * xi_stride + k] = -2.0f * (e[1] - e[3]) - e[2] + e[4];
+          out[4 * xi_stride + k] = 2.0f * (e[1] - e[3]) - e[2] + e[4];
+          out[5 * xi_stride + k] = 4.0f * e[1] - 5.0f * e[3] + e[5];
+        }
+      }
+    }
+  }
+}
+
+/* Output transform of GEMM row q: mx[xi * xi_stride + tile]; writes the
+ * rows of output tile row t into `row` (m rows of m*tiles_w) one at a
+ * time and hands them to the caller through `emit`. */
+HOT static void
+output_transform_row (int m, const float *mx, gsize xi_stride, int t, int tiles_w, int r,
+                      float *s, float *row)
+{
+  int n = m + 2;
+  const float *at = winograd_at (m);
+  gsize base = (gsize) t * tiles_w;
+  /* vertical: s[alpha][k] = sum_beta AT[r][beta] mx[(beta n + alpha)][tile] */
+  for (int a = 0; a < n; a++) {
+    float *dst = s + (gsize) a * tiles_w;
+    gboolean first = TRUE;
+    for (int b = 0; b < n; b++) {
+      float coef = at[r * n + b];
+      if (coef == 0.0f)
+        continue;
+      const float *src = mx + (gsize) (b * n + a) * xi_stride + base;
+      if (first)
+        for (int k = 0; k < tiles_w; k++)
+          dst[k] = coef * src[k];
+      else
+        for (int k = 0; k < tiles_w; k++)
+          dst[k] += coef * src[k];
+      first = FALSE;
+    }
+  }
+  const float *s0 = s, *s1 = s + tiles_w, *s2 = s + 2 * tiles_w, *s3 = s + 3 * tiles_w;
+  if (m == 2) {
+    for (int k = 0; k < tiles_w; k++) {
+      row[2 * k] = s0[k] + s1[k] + s2[k];
+      row[2 * k + 1] = s1[k] - s2[k] - s3[k];
+    }
+  } else {
+    const float *s4 = s + 4 * tiles_w, *s5 = s + 5 * tiles_w;
+    for (int k = 0; k < tiles_w; k++) {
+      float p = s1[k] + s2[k], q = s1[k] - s2[k];
+      float u = s3[k] + s4[k], v = s3[k] - s4[k];
+      row[4 * k] = s0[k] + p + u;
+      row[4 * k + 1] = q + 2.0f * v;
+      row[4 * k + 2] = p + 4.0f * u;
+      row[4 * k + 3] = q + 8.0f * v + s5[k];
+    }
+  }
+}
+
+void
+tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitShape *in,
+                        float *output, float *scratch, float **thread_scratch,
+                        float *weight_scratch, int threads)
+{
+  const float *u = w->u;
+  if (u == NULL) {
+    transform_weights (w, weight_scratch, threads);
+    u = weight_scratch;
+  }
+  WinogradGeometry g = winograd_geometry (w, in);
+  int m = w->m, n = m + 2, nn = n * n;
+  int H = in->height, W = in->width, C = w->in_channels, M = w->rows;
+  gsize in_plane = (gsize) H * W;
+  gsize out_plane = w->phases ? 4 * in_plane : in_plane;
+  int out_width = w->phases ? 2 * W : W;
+  for (int t0 = 0; t0 < g.tiles_h; t0 += g.chunk_rows) {
+    int rows = MIN (g.chunk_rows, g.tiles_h - t0);
+    int T = rows * g.tiles_w;
+    float *v = scratch;                          /* [nn][C][T] */
+    float *mx = scratch + (gsize) nn * C * T;    /* [nn][M][T] */
+#pragma omp parallel num_threads (threads)
+    {
+      float *mine = thread_scratch[THREAD_ID ()];
+      int band_rows = m * rows + 2;
+#pragma omp for schedule (static)
+      for (int c = 0; c < C; c++) {
+        float *band = mine, *tmp = mine + (gsize) band_rows * g.band_width;
+        fill_band (w, input + c * in_plane, in, m * t0 - 1, band_rows, g.band_width, band);
+        input_transform (m, band, rows, g.tiles_w, g.band_width, tmp, v + (gsize) c * T,
+                         (gsize) C * T);
+      }
+#ifdef _OPENMP
+#pragma omp for schedule (static)
+      for (int xi = 0; xi < nn; xi++)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
+                     u + (gsize) xi * M * C, C, v + (gsize) xi * C * T, T, 0.0f,
+                     mx + (gsize) xi * M * T, T);
+#else
+      for (int xi = 0; xi < nn; xi++)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
+                     u + (gsize) xi * M * C, C, v + (gsize) xi * C * T, T, 0.0f,
+                     mx + (gsize) xi * M * T, T);
+#endif
+#pragma omp for schedule (static)
+      for (int q = 0; q < M; q++) {
+        float *s = mine, *row = mine + (gsize) n * g.tiles_w;
+        int o = w->phases ? q % w->channels : q;
+        int phase = w->phases ? q / w->channels : 0;
+        float bias = w->bias[q];
+        for (int t = 0; t < rows; t++) {
+          for (int r = 0; r < m; r++) {
+            int y = m * (t0 + t) + r;
+            if (y >= H)
+              break;
+            output_transform_row (m, mx + (gsize) q * T, (gsize) M * T, t, g.tiles_w, r, s,
+                                  row);
+            if (!w->phases) {
+              float *dst = output + o * out_plane + (gsize) y * W;
+              memcpy (dst, row, sizeof (float) * W);
+              bias_activate_row (dst, W, bias, w->activation);
+            } else {
+              bias_activate_row (row, W, bias, w->activation);
+              float *dst = output + o * out_plane + (gsize) (2 * y + phase / 2) * out_width
+                           + phase % 2;
+              for (int x = 0; x < W; x++)
+                dst[2 * x] = row[x];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/* ------------------------------------------ upsample + 5x5 conv border */
+
+CpuUpsampleBorder *
+tunit_cpu_upsample_border_new (const TunitNode *node)
+{
+  CpuUpsampleBorder *b = g_new0 (CpuUpsampleBorder, 1);
+  int C = node->in_channels, M = node->channels;
+  b->in_channels = C;
+  b->channels = M;
+  for (int line = 0; line < 4; line++) {
+    b->w[line] = g_new (float, (gsize) M * C * 5);
+    for (int o = 0; o < M; o++)
+      for (int c = 0; c < C; c++)
+        for (int j = 0; j < 5; j++) {
+          const float *k = node->weight + ((gsize) o * C + c) * 25;
+          float value;
+          switch (line) {
+          case 0: value = k[0 * 5 + j]; break;   /* top: kernel row 0 */
+          case 1: value = k[4 * 5 + j]; break;   /* bottom: kernel row 4 */
+          case 2: value = k[j * 5 + 0]; break;   /* left: kernel column 0 */
+          default: value = k[j * 5 + 4]; break;  /* right: kernel column 4 */
+          }
+          b->w[line][((gsize) o * C + c) * 5 + j] = value;
+        }
+  }
+  return b;
+}
+
+void
+tunit_cpu_upsample_border_free (CpuUpsampleBorder *b)
+{
+  if (b == NULL)
+    return;
+  for (int line = 0; line < 4; line++)
+    g_free (b->w[line]);
+  g_free (b);
+}
+
+gsize
+tunit_cpu_upsample_border_thread_scratch (const CpuUpsampleBorder *b, const TunitShape *in)
+{
+  gsize length = 2 * (gsize) MAX (in->height, in->width);
+  return (gsize) (5 * b->in_channels + b->channels) * length + length + 4;
+}
+
+static inline int
+reflect_index (int i, int n)
+{
+  return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+}
+
+/* Upsampled-and-padded image U' (size 2H+4 x 2W+4, coordinates from -2):
+ * the true one reflects U = up(X) by 2, the one the phase convolutions saw
+ * replicates X by 1 before upsampling.  They differ only on the outermost
+ * rows (-2, 2H+1) and columns (-2, 2W+1); D = true - seen there. */
+static void
+upsample_border_line (const CpuUpsampleBorder *b, int line, const float *input,
+                      const TunitShape *in, float *output, float *scratch)
+{
+  int H = in->height, W = in->width, C = b->in_channels, M = b->channels;
+  gsize in_plane = (gsize) H * W, out_plane = 4 * in_plane;
+  gboolean horizontal = line < 2;
+  int N = horizontal ? 2 * W : 2 * H;      /* output pixels on this line */
+  float *d = scratch;                      /* [C*5][N] */
+  float *delta = d + (gsize) C * 5 * N;    /* [N + 4], index + 2 */
+  float *result = delta + N + 4;           /* [M][N] */
+  for (int c = 0; c < C; c++) {
+    const float *X = input + c * in_plane;
+    for (int i = -2; i < N + 2; i++) {
+      float value = 0.0f;
+      if (horizontal) {
+        /* row -2 (top) or 2H+1 (bottom), column i */
+        int true_col = reflect_index (i, 2 * W) / 2;
+        int seen_col = CLAMP (i < 0 ? -1 : i / 2, 0, W - 1);
+        int true_row = line == 0 ? 1 : H - 2, seen_row = line == 0 ? 0 : H - 1;
+        value = X[true_row * W + true_col] - X[seen_row * W + seen_col];
+      } else if (i >= -1 && i <= 2 * H) {
+        /* column -2 (left) or 2W+1 (right), row i; rows -2 and 2H+1 belong
+         * to the horizontal lines */
+        int row = CLAMP (i < 0 ? -1 : i / 2, 0, H - 1);
+        int true_col = line == 2 ? 1 : W - 2, seen_col = line == 2 ? 0 : W - 1;
+        value = X[row * W + true_col] - X[row * W + seen_col];
+      }
+      delta[i + 2] = value;
+    }
+    for (int j = 0; j < 5; j++)
+      memcpy (d + ((gsize) c * 5 + j) * N, delta + j, sizeof (float) * N);
+  }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, C * 5, 1.0f, b->w[line],
+               C * 5, d, N, 0.0f, result, N);
+  int out_width = 2 * W;
+  for (int o = 0; o < M; o++) {
+    float *plane = output + o * out_plane;
+    const float *r = result + (gsize) o * N;
+    switch (line) {
+    case 0:
+      for (int s = 0; s < N; s++)
+        plane[s] += r[s];
+      break;
+    case 1:
+      for (int s = 0; s < N; s++)
+        plane[(gsize) (2 * H - 1) * out_width + s] += r[s];
+      break;
+    case 2:
+      for (int s = 0; s < N; s++)
+        plane[(gsize) s * out_width] += r[s];
+      break;
+    default:
+      for (int s = 0; s < N; s++)
+        plane[(gsize) s * out_width + out_width - 1] += r[s];
+      break;
+    }
+  }
+}
+
+void
+tunit_cpu_upsample_border_run (const CpuUpsampleBorder *b, const float *input,
+                               const TunitShape *in, float *output, float **thread_scratch,
+                               int threads)
+{
+  /* lines 0/1 and 2/3 touch the same corner pixels: run the horizontal
+   * pair, then the vertical pair */
+  for (int pair = 0; pair < 2; pair++) {
+#pragma omp parallel for num_threads (MIN (threads, 2)) schedule (static)
+    for (int line = 2 * pair; line < 2 * pair + 2; line++)
+      upsample_border_line (b, line, input, in, output, thread_scratch[THREAD_ID ()]);
+  }
+}
+
+/* ----------------------------------------------------- the other nodes */
+
+/* sum of x[i] and of (x[i] - mean)^2, in float blocks summed in double */
+HOT static double
+plane_sum (const float *x, gsize n, float mean)
+{
+  double total = 0.0;
+  gsize i = 0;
+  while (i + 8 <= n) {
+    v8sf acc = { 0 };
+    gsize end = MIN (n & ~(gsize) 7, i + 1024);
+    for (; i < end; i += 8)
+      acc += load8 (x + i) - mean;
+    total += (double) acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+  }
+  for (; i < n; i++)
+    total += x[i] - mean;
+  return total;
+}
+
+HOT static double
+plane_squares (const float *x, gsize n, float mean)
+{
+  double total = 0.0;
+  gsize i = 0;
+  while (i + 8 <= n) {
+    v8sf acc = { 0 };
+    gsize end = MIN (n & ~(gsize) 7, i + 1024);
+    for (; i < end; i += 8) {
+      v8sf d = load8 (x + i) - mean;
+      acc += d * d;
+    }
+    total += (double) acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+  }
+  for (; i < n; i++) {
+    double d = x[i] - mean;
+    total += d * d;
+  }
+  return total;
+}
+
+HOT static void
+plane_affine (const float *src, float *dst, gsize n, float scale, float shift, gboolean relu)
+{
+  if (relu)
+    for (gsize i = 0; i < n; i++) {
+      float v = src[i] * scale + shift;
+      dst[i] = v > 0.0f ? v : 0.0f;
+    }
+  else
+    for (gsize i = 0; i < n; i++)
+      dst[i] = src[i] * scale + shift;
+}
+
+void
 tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,
-                float *output, const float *adain_parameters)
+                float *output, const float *adain_parameters, int threads)
 {
   gsize plane = (gsize) shape->height * shape->width;
+#pragma omp parallel for num_threads (threads) schedule (static)
   for (int c = 0; c < shape->channels; c++) {
     const float *src = input + c * plane;
     float *dst = output + c * plane;
-    /* two passes in double: the mean first, then the biased variance */
-    double sum = 0.0;
-    for (gsize i = 0; i < plane; i++)
-      sum += src[i];
-    double mean = sum / plane;
-    double squares = 0.0;
-    for (gsize i = 0; i < plane; i++) {
-      double d = src[i] - mean;
-      squares += d * d;
-    }
+    /* the mean, refined once, then the biased variance around it */
+    double mean = plane_sum (src, plane, 0.0f) / plane;
+    mean += plane_sum (src, plane, (float) mean) / plane;
+    double squares = plane_squares (src, plane, (float) mean);
     double inv_std = 1.0 / sqrt (squares / plane + TUNIT_NORM_EPSILON);
     double scale = inv_std, shift = -mean * inv_std;
     if (node->adaptive) {
@@ -127,9 +971,13 @@ tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *sha
       scale *= weight;
       shift = shift * weight + bias;
     }
-    float fscale = (float) scale, fshift = (float) shift;
-    for (gsize i = 0; i < plane; i++)
-      dst[i] = activate (src[i] * fscale + fshift, node->activation);
+    if (node->activation == TUNIT_ACTIVATION_TANH) {
+      for (gsize i = 0; i < plane; i++)
+        dst[i] = tanhf (src[i] * (float) scale + (float) shift);
+    } else {
+      plane_affine (src, dst, plane, (float) scale, (float) shift,
+                    node->activation == TUNIT_ACTIVATION_RELU);
+    }
   }
 }
 
@@ -189,9 +1037,12 @@ tunit_cpu_linear (const TunitNode *node, const float *input, float *output)
 
 void
 tunit_cpu_residual_add (const TunitNode *node, const float *skip, const float *residual,
-                        const TunitShape *shape, float *output)
+                        const TunitShape *shape, float *output, int threads)
 {
-  gsize count = (gsize) shape->channels * shape->height * shape->width;
-  for (gsize i = 0; i < count; i++)
-    output[i] = skip[i] + node->residual_scale * residual[i];
+  gsize plane = (gsize) shape->height * shape->width;
+  float scale = node->residual_scale;
+#pragma omp parallel for num_threads (threads) schedule (static)
+  for (int c = 0; c < shape->channels; c++)
+    for (gsize i = c * plane; i < (c + 1) * plane; i++)
+      output[i] = skip[i] + scale * residual[i];
 }
