@@ -7,13 +7,15 @@
 
 G_BEGIN_DECLS
 
-/* A tensor converted to float32 at load time. */
+/* A tensor as float32: read in place from the file's bytes when they
+ * already are aligned little-endian F32, converted once at load otherwise. */
 typedef struct {
   const char *name;
   int n_dims;
   gint64 dims[TUNIT_MAX_DIMS];
   gsize n_elements;
-  float *values;
+  const float *values;
+  float *converted;      /* owned copy, or NULL when values point into the file */
 } TunitTensor;
 
 /* Looks a tensor up and checks its shape: dims[i] == -1 accepts any size.

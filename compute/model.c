@@ -20,7 +20,7 @@ static void
 tensor_free (gpointer data)
 {
   TunitTensor *tensor = data;
-  g_free (tensor->values);
+  g_free (tensor->converted);
   g_free (tensor);
 }
 
@@ -67,6 +67,15 @@ read_architecture (GHashTable *metadata, TunitArchitecture *architecture, GError
       && read_metadata_int (metadata, "tunit.num_domains", 1, 65536, &architecture->num_domains, error);
 }
 
+/* Aligned little-endian F32 data can be used where it lies (the file is
+ * mapped read-only), which keeps a model's memory at the size of its file. */
+static gboolean
+usable_in_place (const SafetensorsTensor *source)
+{
+  return G_BYTE_ORDER == G_LITTLE_ENDIAN && source->dtype == TUNIT_DTYPE_F32
+         && ((guintptr) source->data % G_ALIGNOF (float)) == 0;
+}
+
 static gboolean
 convert_tensors (TunitModel *model, GError **error)
 {
@@ -77,14 +86,19 @@ convert_tensors (TunitModel *model, GError **error)
     tensor->n_dims = source->n_dims;
     memcpy (tensor->dims, source->dims, sizeof tensor->dims);
     tensor->n_elements = source->n_elements;
-    tensor->values = g_try_new (float, MAX (source->n_elements, 1));
     g_hash_table_insert (model->tensors, (char *) tensor->name, tensor);
-    if (tensor->values == NULL) {
+    if (usable_in_place (source)) {
+      tensor->values = (const float *) source->data;
+      continue;
+    }
+    tensor->converted = g_try_new (float, MAX (source->n_elements, 1));
+    if (tensor->converted == NULL) {
       g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_OUT_OF_MEMORY,
                    "out of memory loading tensor '%s'", source->name);
       return FALSE;
     }
-    safetensors_tensor_to_float (source, tensor->values);
+    safetensors_tensor_to_float (source, tensor->converted);
+    tensor->values = tensor->converted;
   }
   return TRUE;
 }
