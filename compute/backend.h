@@ -40,10 +40,11 @@ TunitBackend *tunit_cpu_backend_new (const TunitNetwork *network,
                                      const TunitEngineOptions *options, GError **error);
 
 /* Returns NULL with TUNIT_ERROR_NO_DEVICE when there is no usable device
- * (or libtunit was built without Vulkan). */
+ * (or libtunit was built without Vulkan).  hardware_only: treat a CPU-type
+ * Vulkan device (lavapipe) as no device unless one is asked for by index. */
 TunitBackend *tunit_vulkan_backend_new (const TunitNetwork *network,
                                         const TunitEngineOptions *options,
-                                        GError **error);
+                                        gboolean hardware_only, GError **error);
 
 /* Runs a graph of LINEAR nodes on the CPU (the style MLP). */
 gboolean tunit_cpu_run_vector_graph (const TunitGraph *graph, const float *input,

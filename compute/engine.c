@@ -22,11 +22,12 @@ create_backend (const TunitNetwork *network, const TunitEngineOptions *options, 
   case TUNIT_BACKEND_CPU:
     return tunit_cpu_backend_new (network, options, error);
   case TUNIT_BACKEND_VULKAN:
-    return tunit_vulkan_backend_new (network, options, error);
+    return tunit_vulkan_backend_new (network, options, FALSE, error);
   case TUNIT_BACKEND_AUTO:
   default: {
     g_autoptr (GError) vulkan_error = NULL;
-    TunitBackend *backend = tunit_vulkan_backend_new (network, options, &vulkan_error);
+    /* a software Vulkan device is far slower than the CPU backend */
+    TunitBackend *backend = tunit_vulkan_backend_new (network, options, TRUE, &vulkan_error);
     if (backend != NULL)
       return backend;
     if (!g_error_matches (vulkan_error, TUNIT_ERROR, TUNIT_ERROR_NO_DEVICE)) {

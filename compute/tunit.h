@@ -80,7 +80,7 @@ double tunit_model_generator_flops (const TunitModel *model, int width, int heig
 /* --------------------------------------------------------------- engine */
 
 typedef enum {
-  TUNIT_BACKEND_AUTO,   /* Vulkan when a device exists, else CPU */
+  TUNIT_BACKEND_AUTO,   /* Vulkan on a GPU when one exists, else CPU */
   TUNIT_BACKEND_CPU,
   TUNIT_BACKEND_VULKAN,
 } TunitBackendKind;

@@ -4,7 +4,7 @@
 
 TunitBackend *
 tunit_vulkan_backend_new (const TunitNetwork *network, const TunitEngineOptions *options,
-                          GError **error)
+                          gboolean hardware_only, GError **error)
 {
   g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_NO_DEVICE,
                "this libtunit was built without Vulkan support");

@@ -87,7 +87,14 @@ G_BEGIN_DECLS
   X (vkCreateDescriptorPool)            \
   X (vkDestroyDescriptorPool)           \
   X (vkAllocateDescriptorSets)          \
-  X (vkUpdateDescriptorSets)
+  X (vkUpdateDescriptorSets)           \
+  X (vkCreateBufferView)                \
+  X (vkCreateQueryPool)                 \
+  X (vkDestroyQueryPool)                \
+  X (vkCmdResetQueryPool)               \
+  X (vkCmdWriteTimestamp)               \
+  X (vkGetQueryPoolResults)             \
+  X (vkDestroyBufferView)
 
 #define TUNIT_VK_DECLARE_FUNCTION(name) PFN_##name name;
 
@@ -118,6 +125,11 @@ typedef struct {
   gint validation_messages;            /* atomic */
   guint validation_reported;           /* messages already turned into errors */
 
+  /* Set before tunit_vk_context_open_device: refuse CPU-type devices
+   * (lavapipe) unless one is asked for by index; backend=auto does this
+   * because the OpenBLAS backend is many times faster on a CPU. */
+  gboolean hardware_only;
+
   /* Set by tunit_vk_context_open_device */
   VkPhysicalDevice physical;
   VkPhysicalDeviceProperties properties;
@@ -130,6 +142,11 @@ typedef struct {
   gboolean fp16;                       /* activations and weights in fp16 */
   guint element_size;                  /* bytes per stored value: 2 or 4 */
   int conv_config_override;            /* TUNIT_VULKAN_CONV_CONFIG, -1 = choose */
+  gboolean phase_split;                /* TUNIT_VULKAN_PHASE_SPLIT=0 turns it off */
+  guint reduction_workgroup;           /* invocations of norm_stats / global_avg_pool */
+  /* TUNIT_VULKAN_PROFILE=1: time every dispatch and print the times on
+   * stderr after each run (when the queue has timestamps) */
+  gboolean profile;
   char *description;
 } TunitVkContext;
 
@@ -183,13 +200,30 @@ guint16 tunit_vk_float_to_half (float value);
 float tunit_vk_half_to_float (guint16 value);
 
 /* The weights of one graph in one device buffer, in the layouts the
- * shaders read (transposed, storage precision), each tensor aligned for
- * binding at an offset.  Offsets are in bytes; -1 where a node has none. */
+ * shaders read (transposed to [K][out], storage precision), each tensor
+ * aligned for binding at an offset.  Offsets are in bytes; -1 where a
+ * node has none.  Convolution rows are padded to a multiple of
+ * TUNIT_VK_WEIGHT_ROW_MULTIPLE outputs (zeros) so that conv2d_direct.comp
+ * can fetch four output channels at once. */
+#define TUNIT_VK_WEIGHT_ROW_MULTIPLE 4
+
 typedef struct {
   TunitVkBuffer buffer;
   gint64 *weight_offset, *bias_offset;   /* [n_nodes] */
   VkDeviceSize *weight_size, *bias_size; /* [n_nodes] */
+  int *row_stride;                       /* [n_nodes]: values per K row */
+  /* phase-split weights (see below): [ci][PK][PK][4 * out], or -1 */
+  gint64 *phase_offset;                  /* [n_nodes] */
+  VkDeviceSize *phase_size;              /* [n_nodes] */
 } TunitVkWeights;
+
+/* A nearest x2 up-sampling followed by a stride-1 convolution with an odd
+ * kernel k and padding k / 2 equals, away from a k / 2 pixel border, four
+ * convolutions of the small image, one per output phase, with a kernel of
+ * 2 * phase_padding + 1 taps: 3x3 instead of 5x5 for TUNIT's decoder, 9/25
+ * of the work.  shaders/conv_common.glsl has the details. */
+gboolean tunit_vk_conv_has_phase_split (const TunitGraph *graph, int index);
+int tunit_vk_phase_padding (int kernel);
 
 gboolean tunit_vk_weights_init (TunitVkContext *ctx, TunitVkWeights *weights,
                                 const TunitGraph *graph, GError **error);
@@ -199,6 +233,7 @@ void tunit_vk_weights_clear (TunitVkContext *ctx, TunitVkWeights *weights);
 
 typedef enum {
   TUNIT_VK_KERNEL_CONV2D,
+  TUNIT_VK_KERNEL_CONV2D_DIRECT,
   TUNIT_VK_KERNEL_NORM_STATS,
   TUNIT_VK_KERNEL_NORM_APPLY,
   TUNIT_VK_KERNEL_RESIDUAL_ADD,
@@ -211,9 +246,11 @@ typedef enum {
   TUNIT_VK_N_KERNELS
 } TunitVkKernel;
 
-/* Every kernel uses one descriptor set of TUNIT_VK_BINDINGS storage
- * buffers (unused ones bound to a dummy buffer) and up to
- * TUNIT_VK_PUSH_SIZE bytes of push constants: one pipeline layout. */
+/* Every kernel uses one descriptor set of TUNIT_VK_BINDINGS buffers
+ * (unused ones bound to a dummy buffer) and up to TUNIT_VK_PUSH_SIZE bytes
+ * of push constants.  Most bind storage buffers only; conv2d_direct.comp
+ * reads its input and weights through uniform texel buffers (see there),
+ * so there are two descriptor-set and pipeline layouts. */
 #define TUNIT_VK_BINDINGS 4
 #define TUNIT_VK_PUSH_SIZE 32
 #define TUNIT_VK_MAX_SPEC 16
@@ -222,14 +259,24 @@ typedef struct _TunitVkPipelines TunitVkPipelines;
 
 TunitVkPipelines *tunit_vk_pipelines_new (TunitVkContext *ctx, GError **error);
 void tunit_vk_pipelines_free (TunitVkPipelines *pipelines);
-VkDescriptorSetLayout tunit_vk_pipelines_get_set_layout (TunitVkPipelines *pipelines);
-VkPipelineLayout tunit_vk_pipelines_get_layout (TunitVkPipelines *pipelines);
+VkDescriptorSetLayout tunit_vk_pipelines_get_set_layout (TunitVkPipelines *pipelines,
+                                                         TunitVkKernel kernel);
+VkPipelineLayout tunit_vk_pipelines_get_layout (TunitVkPipelines *pipelines,
+                                                TunitVkKernel kernel);
+/* Name of a kernel's shader, for messages. */
+const char *tunit_vk_kernel_name (TunitVkKernel kernel);
+/* Descriptor type of each binding of a kernel, and for texel-buffer
+ * bindings the view format. */
+VkDescriptorType tunit_vk_kernel_binding_type (TunitVkKernel kernel, int binding);
+VkFormat tunit_vk_kernel_texel_format (TunitVkKernel kernel, int binding, gboolean fp16);
 /* The pipeline of `kernel` with specialization constants spec[0..n_spec)
  * (spec[0] is always the workgroup size), created on first use. */
 VkPipeline tunit_vk_pipelines_get (TunitVkPipelines *pipelines, TunitVkKernel kernel,
                                    const guint32 *spec, int n_spec, GError **error);
 
-/* Tile shapes of conv2d.comp; see vulkan-program.c for the choice. */
+/* Tile shapes of conv2d.comp; see vulkan-program.c for the choice.  The
+ * DIRECT kind is conv2d_direct.comp, for CPU devices: TM = BM output
+ * channels and TN pixels per invocation, BN / TN invocations. */
 typedef struct {
   int bm, bn, bk, tm, tn;
 } TunitVkConvTile;
@@ -239,6 +286,7 @@ typedef enum {
   TUNIT_VK_CONV_TILE_NARROW,   /* <= 16 output channels */
   TUNIT_VK_CONV_TILE_MEDIUM,
   TUNIT_VK_CONV_TILE_LARGE,    /* wide layers on large frames */
+  TUNIT_VK_CONV_TILE_DIRECT,   /* conv2d_direct.comp, CPU devices */
   TUNIT_VK_N_CONV_TILES
 } TunitVkConvTileKind;
 

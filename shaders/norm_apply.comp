@@ -1,0 +1,63 @@
+#version 450
+/* norm_apply.comp - second half of instance normalisation.
+ *
+ * Workgroup row c merges the partial statistics of channel c (a few
+ * dozen triples, see norm_stats.comp), then normalises its share of the
+ * channel:  y = act((x - mean) / sqrt(var + eps) * gamma + beta), with
+ * the biased variance.  Plain instance norm has gamma = 1, beta = 0;
+ * AdaIN reads beta at adain[offset + c] and gamma at
+ * adain[offset + channels + c]. */
+#include "common.glsl"
+
+layout (local_size_x_id = 0) in;
+layout (constant_id = 1) const int ACT = 0;
+layout (constant_id = 2) const int ADAPTIVE = 0;
+
+layout (std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout (std430, binding = 1) readonly buffer Partials { float partials[]; };
+layout (std430, binding = 2) readonly buffer Adain { float adain[]; };
+layout (std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
+
+layout (push_constant) uniform Params {
+  int plane;
+  int blocks;
+  int channels;
+  int adain_offset;
+  float epsilon;
+} p;
+
+shared float s_mean, s_scale, s_shift;
+
+void main ()
+{
+  int channel = int (gl_WorkGroupID.y);
+  if (gl_LocalInvocationID.x == 0) {
+    float count = 0.0, mean = 0.0, m2 = 0.0;
+    for (int b = 0; b < p.blocks; b++) {
+      int o = (channel * p.blocks + b) * 3;
+      float nb = partials[o];
+      if (nb == 0.0)
+        continue;
+      float n = count + nb;
+      float delta = partials[o + 1] - mean;
+      mean += delta * (nb / n);
+      m2 += partials[o + 2] + delta * delta * (count * nb / n);
+      count = n;
+    }
+    float gamma = 1.0, beta = 0.0;
+    if (ADAPTIVE != 0) {
+      beta = adain[p.adain_offset + channel];
+      gamma = adain[p.adain_offset + p.channels + channel];
+    }
+    s_mean = mean;
+    s_scale = gamma / sqrt (m2 / count + p.epsilon);
+    s_shift = beta;
+  }
+  barrier ();
+
+  float mean = s_mean, scale = s_scale, shift = s_shift;
+  int base = channel * p.plane;
+  int step = int (gl_NumWorkGroups.x * gl_WorkGroupSize.x);
+  for (int i = int (gl_GlobalInvocationID.x); i < p.plane; i += step)
+    y[base + i] = TO_STORE (activate ((float (x[base + i]) - mean) * scale + shift, ACT));
+}
