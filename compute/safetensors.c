@@ -1,5 +1,6 @@
 /* safetensors.c - defensive safetensors reader and writer. */
 #include "safetensors.h"
+#include "half-float.h"
 #include "tunit.h"
 
 #include <json-glib/json-glib.h>
@@ -248,33 +249,6 @@ safetensors_parse (GBytes *bytes, GError **error)
   return g_steal_pointer (&file);
 }
 
-static float
-half_to_float (guint16 half)
-{
-  guint32 sign = (guint32) (half & 0x8000) << 16;
-  guint32 exponent = (half >> 10) & 0x1f;
-  guint32 mantissa = half & 0x3ff;
-  guint32 bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {
-    /* subnormal: renormalise */
-    exponent = 113;
-    while ((mantissa & 0x400) == 0) {
-      mantissa <<= 1;
-      exponent--;
-    }
-    bits = sign | (exponent << 23) | ((mantissa & 0x3ff) << 13);
-  }
-  float value;
-  memcpy (&value, &bits, sizeof value);
-  return value;
-}
-
 void
 safetensors_tensor_to_float (const SafetensorsTensor *tensor, float *out)
 {
@@ -290,7 +264,7 @@ safetensors_tensor_to_float (const SafetensorsTensor *tensor, float *out)
   for (gsize i = 0; i < tensor->n_elements; i++) {
     guint16 bits;
     memcpy (&bits, tensor->data + 2 * i, 2);
-    out[i] = half_to_float (GUINT16_FROM_LE (bits));
+    out[i] = tunit_half_to_float (GUINT16_FROM_LE (bits));
   }
 }
 

@@ -18,6 +18,7 @@
 #include <vulkan/vulkan.h>
 
 #include "backend.h"
+#include "half-float.h"
 
 G_BEGIN_DECLS
 
@@ -196,8 +197,6 @@ void tunit_vk_buffer_clear (TunitVkContext *ctx, TunitVkBuffer *buffer);
 gboolean tunit_vk_buffer_upload (TunitVkContext *ctx, TunitVkBuffer *buffer,
                                  const void *data, VkDeviceSize size, GError **error);
 
-guint16 tunit_vk_float_to_half (float value);
-float tunit_vk_half_to_float (guint16 value);
 
 /* The weights of one graph in one device buffer, in the layouts the
  * shaders read (transposed to [K][out], storage precision), each tensor
