@@ -695,7 +695,7 @@ gst_tunit_filter_class_init (GstTunitFilterClass *klass)
 
   g_object_class_install_property (gobject_class, PROP_BACKEND,
       g_param_spec_enum ("backend", "Backend",
-          "Compute backend: auto (Vulkan when a device exists, else CPU), "
+          "Compute backend: auto (Vulkan on a GPU when one exists, else CPU; a CPU-only Vulkan driver such as lavapipe is skipped), "
           "vulkan (error if no Vulkan device is usable) or cpu (OpenBLAS). "
           "Can only be set in the NULL or READY state.",
           GST_TYPE_TUNIT_BACKEND, DEFAULT_BACKEND,

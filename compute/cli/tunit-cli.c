@@ -34,7 +34,7 @@ static GOptionEntry model_entries[] = {
 };
 
 static GOptionEntry engine_entries[] = {
-  { "backend", 'b', 0, G_OPTION_ARG_STRING, &options.backend, "cpu, vulkan or auto (default auto)", "BACKEND" },
+  { "backend", 'b', 0, G_OPTION_ARG_STRING, &options.backend, "cpu, vulkan or auto (default: Vulkan on a GPU, else CPU)", "BACKEND" },
   { "device", 'g', 0, G_OPTION_ARG_INT, &options.device, "Vulkan device index (default: best)", "N" },
   { "precision", 0, 0, G_OPTION_ARG_STRING, &options.precision, "fp32, fp16 or bf16 (default: backend's choice)", "P" },
   { "threads", 't', 0, G_OPTION_ARG_INT, &options.threads, "CPU threads (default: all cores)", "N" },
