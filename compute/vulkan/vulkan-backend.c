@@ -137,7 +137,7 @@ create_shared_buffers (TunitVulkanBackend *self, GError **error)
 {
   VkDeviceSize adain_bytes = MAX (self->network->adain_parameter_count, 1) * sizeof (float);
   if (!tunit_vk_buffer_init (self->ctx, &self->dummy, 16, TUNIT_VK_MEMORY_DEVICE,
-                             "a placeholder", error)
+                             "the buffer bound to unused descriptor slots", error)
       || !tunit_vk_buffer_init (self->ctx, &self->adain, adain_bytes, TUNIT_VK_MEMORY_UPLOAD,
                                 "the AdaIN parameters", error))
     return FALSE;
