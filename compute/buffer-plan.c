@@ -23,8 +23,8 @@ find_last_use (const TunitGraph *graph, int *last_use)
       last_use[graph->outputs[k]] = graph->n_nodes;
 }
 
-static int
-take_free_slot (GArray *sizes, gboolean *busy, gsize size)
+int
+tunit_buffer_slot_take (GArray *sizes, gboolean *busy, gsize size)
 {
   int best = -1;
   for (guint s = 0; s < sizes->len; s++) {
@@ -44,6 +44,7 @@ take_free_slot (GArray *sizes, gboolean *busy, gsize size)
   }
   gsize *slot_size = &g_array_index (sizes, gsize, best);
   *slot_size = MAX (*slot_size, size);
+  busy[best] = TRUE;
   return best;
 }
 
@@ -59,8 +60,7 @@ tunit_buffer_plan_new (const TunitGraph *graph, const TunitShape *shapes)
   plan->slot = g_new (int, n);
   for (int i = 0; i < n; i++) {
     gsize size = (gsize) shapes[i].channels * shapes[i].height * shapes[i].width;
-    plan->slot[i] = take_free_slot (sizes, busy, size);
-    busy[plan->slot[i]] = TRUE;
+    plan->slot[i] = tunit_buffer_slot_take (sizes, busy, size);
     /* release the values whose last reader is node i */
     for (int j = 0; j <= i; j++)
       if (last_use[j] == i && j != i)

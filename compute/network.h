@@ -107,6 +107,12 @@ typedef struct {
   int n_slots;
 } TunitBufferPlan;
 
+/* Picks a free slot (busy[s] FALSE) for a value of `size` floats: the
+ * smallest that fits, else the largest, grown; appends one if none is free.
+ * Marks it busy.  sizes is a GArray of gsize; busy has room for one more
+ * slot than sizes holds.  Backends with their own plans share this rule. */
+int tunit_buffer_slot_take (GArray *sizes, gboolean *busy, gsize size);
+
 TunitBufferPlan *tunit_buffer_plan_new (const TunitGraph *graph, const TunitShape *shapes);
 void tunit_buffer_plan_free (TunitBufferPlan *plan);
 

@@ -261,26 +261,7 @@ plan_buffers (GraphRun *run)
       gsize *have = &g_array_index (sizes, gsize, run->buffer[i]);
       *have = MAX (*have, size);
     } else {
-      int best = -1;
-      for (guint b = 0; b < sizes->len; b++) {
-        if (busy[b])
-          continue;
-        gsize have = g_array_index (sizes, gsize, b);
-        gsize best_size = best >= 0 ? g_array_index (sizes, gsize, best) : 0;
-        /* the smallest that fits; else the largest, to grow */
-        if (best < 0 || (have >= size && (best_size < size || have < best_size))
-            || (best_size < size && have > best_size))
-          best = b;
-      }
-      if (best < 0) {
-        gsize zero = 0;
-        g_array_append_val (sizes, zero);
-        best = sizes->len - 1;
-      }
-      gsize *have = &g_array_index (sizes, gsize, best);
-      *have = MAX (*have, size);
-      run->buffer[i] = best;
-      busy[best] = TRUE;
+      run->buffer[i] = tunit_buffer_slot_take (sizes, busy, size);
     }
     /* release the values whose last reader is node i */
     int reads[2] = { source, graph->nodes[i].op == TUNIT_OP_RESIDUAL_ADD
