@@ -6,6 +6,8 @@ Run with Debian's interpreter (it needs python3-torch to build checkpoints):
 """
 
 import collections
+import copy
+import importlib.machinery
 import os
 import pickle
 import random
@@ -14,6 +16,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import types
 import unittest
 import zipfile
 
@@ -174,6 +177,40 @@ class ConverterTest(unittest.TestCase):
         # The official width rule, for the record (the file says what it is).
         self.assertEqual(T.Generator(128, 8).nf, 64)
         self.assertEqual(T.Generator(256, 8).nf, 32)
+
+    def test_trainer_checkpoint_with_narrow_guide(self):
+        """A checkpoint written by models/train/train-tunit, whose guiding
+        network is narrower than VGG11's 64..512, converts like any other:
+        the shipped default model takes this road."""
+        path = os.path.join(SOURCE_ROOT, 'models', 'train', 'train-tunit')
+        loader = importlib.machinery.SourceFileLoader('train_tunit', path)
+        trainer = types.ModuleType(loader.name)
+        trainer.__file__ = path
+        loader.exec_module(trainer)
+        widths = (16, 32, 64, 64, 128, 128, 128, 128)
+        torch.manual_seed(21)
+        G = trainer.build_generator(64, 12, 8, 256)
+        C = trainer.build_guide(12, 5, widths)
+        D = trainer.Discriminator(64, 5)
+        G_ema, C_ema = copy.deepcopy(G), copy.deepcopy(C)
+        with torch.no_grad():
+            for p in list(G_ema.parameters()) + list(C_ema.parameters()):
+                p.add_(torch.randn_like(p) * 0.01)
+            for m in C.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.5, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+        opts = {'C': torch.optim.Adam(C.parameters()),
+                'G': torch.optim.RMSprop(G.parameters()),
+                'D': torch.optim.RMSprop(D.parameters())}
+        ckpt = self.path('model_77.ckpt')
+        trainer.save(ckpt, 77, {'D': D}, opts, None, G, G_ema, C, C_ema)
+        meta, tensors = self.convert_ok(ckpt, self.path('trained.safetensors'))
+        # the trainer copies the trained networks' norm buffers into the EMA
+        # copies before saving, as the official trainer does
+        self.assert_model(meta, tensors, G_ema, C_ema, 'F32', 64, 'ema', 'model_77.ckpt', 77)
+        for i, width in zip((0, 4, 8, 11, 15, 18, 22, 25), widths):
+            self.assertEqual(tensors['E.features.%d.weight' % i].shape[0], width)
 
     def test_shared_and_strided_storages(self):
         """Tensors that are offset views into one storage, and a strided one."""
