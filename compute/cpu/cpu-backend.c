@@ -8,6 +8,8 @@
  *     materialised: the pair runs as four 3x3 phase convolutions on the
  *     low-resolution input (Winograd too) plus an exact border pass;
  *   - convolutions with few outputs (the last layer) run directly;
+ *   - even-sized stride-2 convolutions (the downsampling) run as GEMMs
+ *     on the space-to-depth rearranged input;
  *   - everything else as im2col + sgemm.
  * For each input size it prepares, once, the shapes, a buffer plan (norms
  * and residual adds run in place when their input dies with them) and the
@@ -25,6 +27,7 @@ typedef enum {
   EXEC_WINOGRAD,    /* 3x3 stride-1 convolution */
   EXEC_UPSAMPLED,   /* 5x5 convolution of a folded upsampling */
   EXEC_DIRECT,      /* convolution with few output channels */
+  EXEC_SPACE_TO_DEPTH, /* even-sized stride-2 convolution */
 } ExecKind;
 
 typedef struct {
@@ -33,6 +36,7 @@ typedef struct {
   /* [F(2x2,3x3), F(4x4,3x3)][transformed per run, kept]; made when first used */
   CpuWinograd *winograd[2][2];
   CpuUpsampleBorder *border;
+  CpuSpaceToDepthConv *space_to_depth;
 } NodeExec;
 
 /* How a graph runs, independent of the input size. */
@@ -78,6 +82,7 @@ graph_prep_free (GraphPrep *prep)
     for (int k = 0; k < 4; k++)
       tunit_cpu_winograd_free (prep->exec[i].winograd[k / 2][k % 2]);
     tunit_cpu_upsample_border_free (prep->exec[i].border);
+    tunit_cpu_space_to_depth_conv_free (prep->exec[i].space_to_depth);
   }
   g_free (prep->exec);
   g_free (prep);
@@ -95,8 +100,9 @@ count_readers (const TunitGraph *graph, int value)
   return readers;
 }
 
-/* TUNIT_CPU_WINOGRAD: 0 = no Winograd and no folding (the reference
- * path), 2 or 4 = that tile everywhere; unset: chosen per layer. */
+/* TUNIT_CPU_WINOGRAD: 0 = no Winograd, no folding and no space-to-depth
+ * (the reference path: im2col everywhere), 2 or 4 = that Winograd tile
+ * everywhere; unset: chosen per layer. */
 static int
 winograd_override (void)
 {
@@ -178,6 +184,9 @@ graph_prep_new (const TunitGraph *graph, gboolean optimize)
       exec->kind = EXEC_WINOGRAD;
     } else if (tunit_cpu_direct_conv_applies (node)) {
       exec->kind = EXEC_DIRECT;
+    } else if (winograd && tunit_cpu_space_to_depth_conv_applies (node)) {
+      exec->kind = EXEC_SPACE_TO_DEPTH;
+      exec->space_to_depth = tunit_cpu_space_to_depth_conv_new (node);
     }
   }
   return prep;
@@ -326,6 +335,10 @@ graph_run_new (GraphPrep *prep, int input_channels, int height, int width, int t
       thread_scratch = MAX (thread_scratch,
                             tunit_cpu_direct_conv_thread_scratch (node, &run->shapes[i]));
       break;
+    case EXEC_SPACE_TO_DEPTH:
+      scratch = MAX (scratch, tunit_cpu_space_to_depth_conv_scratch_size (exec->space_to_depth,
+                                                                          &run->shapes[i]));
+      break;
     case EXEC_SKIP:
       break;
     }
@@ -374,6 +387,10 @@ run_node (GraphRun *run, int i, const float *input, const float *adain_parameter
   case EXEC_DIRECT:
     tunit_cpu_direct_conv (node, in, in_shape, out, &run->shapes[i], run->thread_scratch,
                            threads);
+    return;
+  case EXEC_SPACE_TO_DEPTH:
+    tunit_cpu_space_to_depth_conv_run (exec->space_to_depth, in, in_shape, out,
+                                       &run->shapes[i], run->scratch, threads);
     return;
   default:
     break;

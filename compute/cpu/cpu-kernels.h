@@ -36,6 +36,25 @@ gsize tunit_cpu_conv_scratch_size (const TunitNode *node, const TunitShape *out)
 void tunit_cpu_conv (const TunitNode *node, const float *input, const TunitShape *in,
                      float *output, const TunitShape *out, float *scratch, int threads);
 
+/* A k x k stride-2 convolution with k even (the generator's
+ * downsampling) as (k/2)^2 GEMMs on the space-to-depth rearranged input,
+ * with weights repacked once.  Scratch in bands of output rows. */
+typedef struct {
+  const TunitNode *node;
+  int half;              /* kernel / 2 */
+  int depth;             /* 4 x in_channels */
+  float *weight;         /* [half * half taps][channels][depth] */
+} CpuSpaceToDepthConv;
+
+gboolean tunit_cpu_space_to_depth_conv_applies (const TunitNode *node);
+CpuSpaceToDepthConv *tunit_cpu_space_to_depth_conv_new (const TunitNode *node);
+void tunit_cpu_space_to_depth_conv_free (CpuSpaceToDepthConv *s);
+gsize tunit_cpu_space_to_depth_conv_scratch_size (const CpuSpaceToDepthConv *s,
+                                                  const TunitShape *out);
+void tunit_cpu_space_to_depth_conv_run (const CpuSpaceToDepthConv *s, const float *input,
+                                        const TunitShape *in, float *output,
+                                        const TunitShape *out, float *scratch, int threads);
+
 /* Direct convolution for few output channels (<= 4), stride 1: the last
  * 7x7 layer of the generator.  Per-thread scratch. */
 #define TUNIT_CPU_DIRECT_MAX_CHANNELS 4

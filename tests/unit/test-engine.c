@@ -88,6 +88,44 @@ test_any_size (void)
   }
 }
 
+/* The fast paths (Winograd with either tile, upsample + conv folded into
+ * phase convolutions, stride-2 convolutions on the space-to-depth input)
+ * give the reference path's numbers (plain im2col, TUNIT_CPU_WINOGRAD=0),
+ * on sizes that do and do not fill whole tiles. */
+static void
+test_fast_paths_match_reference (void)
+{
+  const char *variants[] = { "0", NULL, "2", "4" };
+  const int sizes[][2] = { { 16, 16 }, { 40, 24 }, { 161, 97 } };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    int width = sizes[i][0], height = sizes[i][1];
+    gsize n = (gsize) 3 * width * height;
+    g_autofree float *frame = test_frame (width, height);
+    g_autofree float *reference = NULL;
+    for (guint v = 0; v < G_N_ELEMENTS (variants); v++) {
+      if (variants[v] != NULL)
+        g_setenv ("TUNIT_CPU_WINOGRAD", variants[v], TRUE);
+      else
+        g_unsetenv ("TUNIT_CPU_WINOGRAD");
+      g_autoptr (TunitEngine) engine = cpu_engine ();
+      set_domain (engine, 2);
+      float *output = translate (engine, frame, width, height);
+      if (reference == NULL) {
+        reference = output;
+        continue;
+      }
+      double largest = 0;
+      for (gsize k = 0; k < n; k++)
+        largest = MAX (largest, fabs (output[k] - reference[k]));
+      g_test_message ("%dx%d TUNIT_CPU_WINOGRAD=%s: max |fast - reference| %.3g", width,
+                      height, variants[v] ? variants[v] : "(unset)", largest);
+      g_assert_cmpfloat (largest, <, 1e-4);
+      g_free (output);
+    }
+  }
+  g_unsetenv ("TUNIT_CPU_WINOGRAD");
+}
+
 static void
 test_style_changes_output (void)
 {
@@ -160,6 +198,7 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   g_test_add_func ("/engine/needs-style", test_needs_style);
   g_test_add_func ("/engine/any-size", test_any_size);
+  g_test_add_func ("/engine/fast-paths-match-reference", test_fast_paths_match_reference);
   g_test_add_func ("/engine/style-changes-output", test_style_changes_output);
   g_test_add_func ("/engine/centroids-roundtrip", test_style_and_centroids_roundtrip);
   g_test_add_func ("/engine/pixels-roundtrip", test_pixels_roundtrip);
