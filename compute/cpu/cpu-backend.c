@@ -129,19 +129,18 @@ keep_transformed_weights (gsize largest_value)
 }
 
 /* F(4x4,3x3) does 4x fewer multiplications than direct convolution,
- * F(2x2,3x3) 2.25x; F(4x4) needs enough tiles to keep the GEMMs wide and
- * keeps 36/9 floats per weight.  So: F(4x4) on inputs of at least 24x24
- * for the phase convolutions (few weights) and, when weights are
- * transformed per frame anyway, for all; F(2x2) elsewhere. */
+ * F(2x2,3x3) 2.25x; F(4x4) needs enough tiles to keep the GEMMs wide.  So:
+ * F(4x4) on inputs of at least 24x24, F(2x2) on smaller ones.  Kept F(4x4)
+ * weights take 36/9 of the model's 3x3 weights (about 400 MB for the
+ * img_size-128 model at frames up to LARGE_FRAME_VALUE); at 256x256 they
+ * made a frame about 10% faster than kept F(2x2) weights. */
 static int
-winograd_tile_for (const NodeExec *exec, const TunitShape *in, gboolean keep)
+winograd_tile_for (const TunitShape *in)
 {
   int forced = winograd_override ();
   if (forced > 0)
     return forced;
-  if ((exec->kind == EXEC_UPSAMPLED || !keep) && in->height >= 24 && in->width >= 24)
-    return 4;
-  return 2;
+  return in->height >= 24 && in->width >= 24 ? 4 : 2;
 }
 
 static CpuWinograd *
@@ -313,7 +312,7 @@ graph_run_new (GraphPrep *prep, int input_channels, int height, int width, int t
     const TunitNode *node = &graph->nodes[i];
     const TunitShape *in = exec->source >= 0 ? &run->shapes[exec->source] : NULL;
     if (exec->kind == EXEC_WINOGRAD || exec->kind == EXEC_UPSAMPLED)
-      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (exec, in, keep),
+      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (in),
                                            keep);
     switch (exec->kind) {
     case EXEC_PLAIN:

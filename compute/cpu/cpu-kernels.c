@@ -581,7 +581,7 @@ tunit_cpu_winograd_weight_size (const CpuWinograd *w)
 
 /* Row q of the transformed weights, eight input channels at a time. */
 HOT static void
-transform_weights_row (const CpuWinograd *w, int q, float *u, gsize xi_stride)
+transform_weights_row (const CpuWinograd *w, int q, float *u)
 {
   int m = w->m, n = m + 2, C = w->in_channels;
   const float *G = m == 2 ? &G2f[0][0] : &G4f[0][0];
@@ -602,24 +602,28 @@ transform_weights_row (const CpuWinograd *w, int q, float *u, gsize xi_stride)
         t[b][v] = G[b * 3 + 0] * g[v] + G[b * 3 + 1] * g[3 + v] + G[b * 3 + 2] * g[6 + v];
     for (int b = 0; b < n; b++)
       for (int a = 0; a < n; a++)
-        store8 (u + (b * n + a) * xi_stride + (gsize) q * C + c,
+        store8 (u + (gsize) (b * n + a) * C + c,
                 t[b][0] * G[a * 3 + 0] + t[b][1] * G[a * 3 + 1] + t[b][2] * G[a * 3 + 2]);
   }
   for (; c < C; c++) {
     float g[9];
     kernel_3x3 (w, q, c, g);
-    transform_kernel (m, g, u + (gsize) q * C + c, xi_stride);
+    transform_kernel (m, g, u + c, C);
   }
 }
 
-/* Fills u[(m+2)^2][rows][in_channels]. */
+/* Fills u[rows][(m+2)^2][in_channels]: each row's transforms are written
+ * in one sequential run (writing (m+2)^2 far-apart streams instead made
+ * the per-frame transform several times slower); the GEMM of point xi
+ * reads its matrix at u + xi * in_channels with a row stride of
+ * (m+2)^2 * in_channels. */
 static void
 transform_weights (const CpuWinograd *w, float *u, int threads)
 {
-  gsize xi_stride = (gsize) w->rows * w->in_channels;
+  gsize row = (gsize) (w->m + 2) * (w->m + 2) * w->in_channels;
 #pragma omp parallel for num_threads (threads) schedule (static)
   for (int q = 0; q < w->rows; q++)
-    transform_weights_row (w, q, u, xi_stride);
+    transform_weights_row (w, q, u + q * row);
 }
 
 static CpuWinograd *
@@ -884,12 +888,12 @@ tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitSha
 #pragma omp for schedule (static)
       for (int xi = 0; xi < nn; xi++)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
-                     u + (gsize) xi * M * C, C, v + (gsize) xi * C * T, T, 0.0f,
+                     u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T, 0.0f,
                      mx + (gsize) xi * M * T, T);
 #else
       for (int xi = 0; xi < nn; xi++)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
-                     u + (gsize) xi * M * C, C, v + (gsize) xi * C * T, T, 0.0f,
+                     u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T, 0.0f,
                      mx + (gsize) xi * M * T, T);
 #endif
 #pragma omp for schedule (static)

@@ -80,7 +80,7 @@ typedef struct {
   CpuPad pad;
   TunitActivation activation;
   const float *weight;    /* the node's weights */
-  float *u;              /* [(m+2)^2][rows][in_channels], or NULL: transformed
+  float *u;              /* [rows][(m+2)^2][in_channels], or NULL: transformed
                           * into scratch on every run */
   float *bias;           /* [rows] */
 } CpuWinograd;

@@ -386,3 +386,42 @@ def save_checkpoint(path, G, G_EMA, C, C_EMA, legacy=False, module_prefix=False,
          ('blocks.0.0.bn.running_mean', torch.zeros(4)),
          ('blocks.0.0.bn.num_batches_tracked', torch.tensor(0))])
     torch.save(dict(state), path, _use_new_zipfile_serialization=not legacy)
+
+
+# ------------------------------------------------------ gst-tunit model files
+
+def load_model_file(path):
+    """A gst-tunit model file (.safetensors) as (metadata, G, C, centroids):
+    the generator and guiding network in eval mode, with the widths the
+    file's tensors have (narrow guides and MLPs included); centroids is a
+    [K, style_dim] tensor or None."""
+    import numpy as np
+    import safetensors_io
+    meta, tensors = safetensors_io.read(path)
+    arr = {k: torch.from_numpy(safetensors_io.to_numpy(v).astype(np.float32).copy())
+           for k, v in tensors.items()}
+    size = int(meta['tunit.img_size'])
+    style_dim = int(meta['tunit.style_dim'])
+    K = int(meta['tunit.num_domains'])
+    G = Generator(size, style_dim, nf=int(meta['tunit.nf']))
+    if int(meta['tunit.mlp_dim']) != MLP_DIM or int(meta['tunit.mlp_layers']) != MLP_LAYERS:
+        G.mlp = MLP(style_dim, G.num_adain_params, width=int(meta['tunit.mlp_dim']),
+                    layers=int(meta['tunit.mlp_layers']))
+    global VGG11
+    widths = iter(arr['E.features.%d.weight' % i].shape[0]
+                  for i in (0, 4, 8, 11, 15, 18, 22, 25))
+    saved = VGG11
+    VGG11 = tuple(v if v == 'M' else next(widths) for v in saved)
+    try:
+        C = GuidingNet(style_dim, K)
+    finally:
+        VGG11 = saved
+    for prefix, net in (('G.', G), ('E.', C)):
+        state = {k[2:]: v for k, v in arr.items() if k.startswith(prefix)}
+        missing, unexpected = net.load_state_dict(state, strict=False)
+        missing = [m for m in missing if not m.endswith(('running_mean', 'running_var',
+                                                         'num_batches_tracked'))
+                   or m.startswith('features')]
+        if missing or unexpected:
+            raise ValueError('model %s: missing %s, unexpected %s' % (path, missing, unexpected))
+    return meta, G.eval(), C.eval(), arr.get('centroids')
