@@ -133,13 +133,13 @@ tunit_cpu_conv_scratch_size (const TunitNode *node, const TunitShape *out)
 }
 
 /* Fills rows c*k*k .. (c+1)*k*k-1 of the column matrix
- * [in_channels*k*k][rows*width] for output rows y0 .. y0+rows-1. */
+ * [in_channels*k*k][...] (row stride `band`) for output rows
+ * y0 .. y0+rows-1. */
 static void
 fill_columns_channel (const TunitNode *node, int c, const float *input, const TunitShape *in,
-                      const TunitShape *out, int y0, int rows, float *columns)
+                      const TunitShape *out, int y0, int rows, float *columns, gsize band)
 {
   int k = node->kernel, stride = node->stride, pad = node->padding;
-  gsize band = (gsize) rows * out->width;
   const float *plane = input + (gsize) c * in->height * in->width;
   for (int ky = 0; ky < k; ky++) {
     for (int kx = 0; kx < k; kx++) {
@@ -188,18 +188,21 @@ tunit_cpu_conv (const TunitNode *node, const float *input, const TunitShape *in,
   for (int y0 = 0; y0 < out->height; y0 += rows) {
     int n_rows = MIN (rows, out->height - y0);
     int band = n_rows * out->width;
+    /* each thread fills and multiplies the columns of its share of the
+     * band's rows: balanced however few the input or output channels are
+     * (the first layer has 3 inputs, the default model's 16 outputs) */
 #pragma omp parallel num_threads (threads)
     {
-#pragma omp for schedule (static)
-      for (int c = 0; c < node->in_channels; c++)
-        fill_columns_channel (node, c, input, in, out, y0, n_rows, scratch);
-      /* each thread multiplies its share of the output channels */
       int id = THREAD_ID (), nt = THREAD_COUNT ();
-      int m0 = node->channels * id / nt, m1 = node->channels * (id + 1) / nt;
-      if (m1 > m0)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, band, depth,
-                     1.0f, node->weight + (gsize) m0 * depth, depth, scratch, band, 0.0f,
-                     output + (gsize) m0 * plane + (gsize) y0 * out->width, (int) plane);
+      int r0 = n_rows * id / nt, r1 = n_rows * (id + 1) / nt;
+      if (r1 > r0) {
+        float *columns = scratch + (gsize) r0 * out->width;
+        for (int c = 0; c < node->in_channels; c++)
+          fill_columns_channel (node, c, input, in, out, y0 + r0, r1 - r0, columns, band);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, node->channels,
+                     (r1 - r0) * out->width, depth, 1.0f, node->weight, depth, columns, band,
+                     0.0f, output + (gsize) (y0 + r0) * out->width, (int) plane);
+      }
     }
   }
 #pragma omp parallel for num_threads (threads) schedule (static)
