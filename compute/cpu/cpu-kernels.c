@@ -369,7 +369,8 @@ gboolean
 tunit_cpu_direct_conv_applies (const TunitNode *node)
 {
   return node->op == TUNIT_OP_CONV && node->stride == 1
-         && node->channels <= TUNIT_CPU_DIRECT_MAX_CHANNELS;
+         && (node->channels <= TUNIT_CPU_DIRECT_MAX_CHANNELS
+             || node->in_channels <= TUNIT_CPU_DIRECT_MAX_CHANNELS);
 }
 
 static int
@@ -475,15 +476,21 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
         }
       }
     }
+    /* the outputs in groups of up to four, whose accumulators fit in registers */
+    gsize group_weights = (gsize) TUNIT_CPU_DIRECT_MAX_CHANNELS * node->in_channels * k * k;
     for (int y = 0; y < rows; y++) {
-      direct_row (band, band_rows, band_width, y, node->in_channels, k, node->weight,
-                  node->channels, out->width, acc);
-      for (int o = 0; o < node->channels; o++) {
-        float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
-        float bias = node->bias ? node->bias[o] : 0.0f;
-        const float *a = acc + o * band_width;
-        for (int x = 0; x < out->width; x++)
-          dst[x] = activate (a[x] + bias, node->activation);
+      for (int o0 = 0; o0 < node->channels; o0 += TUNIT_CPU_DIRECT_MAX_CHANNELS) {
+        int group = MIN (TUNIT_CPU_DIRECT_MAX_CHANNELS, node->channels - o0);
+        direct_row (band, band_rows, band_width, y, node->in_channels, k,
+                    node->weight + o0 / TUNIT_CPU_DIRECT_MAX_CHANNELS * group_weights, group,
+                    out->width, acc);
+        for (int o = o0; o < o0 + group; o++) {
+          float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
+          float bias = node->bias ? node->bias[o] : 0.0f;
+          const float *a = acc + (o - o0) * band_width;
+          for (int x = 0; x < out->width; x++)
+            dst[x] = activate (a[x] + bias, node->activation);
+        }
       }
     }
   }

@@ -55,8 +55,8 @@ void tunit_cpu_space_to_depth_conv_run (const CpuSpaceToDepthConv *s, const floa
                                         const TunitShape *in, float *output,
                                         const TunitShape *out, float *scratch, int threads);
 
-/* Direct convolution for few output channels (<= 4), stride 1: the last
- * 7x7 layer of the generator.  Per-thread scratch. */
+/* Direct convolution for few output or input channels (<= 4), stride 1:
+ * the first and last 7x7 layers of the generator.  Per-thread scratch. */
 #define TUNIT_CPU_DIRECT_MAX_CHANNELS 4
 gboolean tunit_cpu_direct_conv_applies (const TunitNode *node);
 gsize tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *out);
