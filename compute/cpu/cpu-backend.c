@@ -322,8 +322,8 @@ graph_run_new (GraphPrep *prep, int input_channels, int height, int width, int t
     case EXEC_WINOGRAD:
     case EXEC_UPSAMPLED:
       scratch = MAX (scratch, tunit_cpu_winograd_scratch_size (run->winograd[i], in));
-      if (run->winograd[i]->u == NULL)
-        weight_scratch = MAX (weight_scratch, tunit_cpu_winograd_weight_size (run->winograd[i]));
+      weight_scratch = MAX (weight_scratch,
+                            tunit_cpu_winograd_weight_scratch_size (run->winograd[i]));
       thread_scratch = MAX (thread_scratch,
                             tunit_cpu_winograd_thread_scratch (run->winograd[i], in));
       if (exec->border)

@@ -628,12 +628,37 @@ transform_weights_row (const CpuWinograd *w, int q, float *u)
  * reads its matrix at u + xi * in_channels with a row stride of
  * (m+2)^2 * in_channels. */
 static void
-transform_weights (const CpuWinograd *w, float *u, int threads)
+transform_weights (const CpuWinograd *w, float *u, int first, int count, int threads)
 {
   gsize row = (gsize) (w->m + 2) * (w->m + 2) * w->in_channels;
 #pragma omp parallel for num_threads (threads) schedule (static)
-  for (int q = 0; q < w->rows; q++)
-    transform_weights_row (w, q, u + q * row);
+  for (int q = 0; q < count; q++)
+    transform_weights_row (w, first + q, u + q * row);
+}
+
+/* Weights transformed per frame are transformed a block of GEMM rows at a
+ * time, right before their GEMMs, with blocks of at most this many floats
+ * (40 MiB): the official models' first upsampling layer, 72 MiB in
+ * F(4x4), takes two.  Each block repeats the input transform and the
+ * packing of the GEMMs' right-hand sides; with 8 MiB blocks a 640x480
+ * frame of the img_size-128 model took about 25% longer. */
+#define WEIGHT_BLOCK_BUDGET ((gsize) 10 << 20)
+
+static int
+weight_block_rows (const CpuWinograd *w)
+{
+  if (w->u != NULL)
+    return w->rows;
+  gsize row = (gsize) (w->m + 2) * (w->m + 2) * w->in_channels;
+  return (int) CLAMP (WEIGHT_BLOCK_BUDGET / row, (gsize) MIN (w->rows, 64), (gsize) w->rows);
+}
+
+gsize
+tunit_cpu_winograd_weight_scratch_size (const CpuWinograd *w)
+{
+  if (w->u != NULL)
+    return 0;
+  return (gsize) weight_block_rows (w) * (w->m + 2) * (w->m + 2) * w->in_channels;
 }
 
 static CpuWinograd *
@@ -652,7 +677,7 @@ winograd_alloc (const TunitNode *node, int m, gboolean phases, gboolean cached)
     w->bias[q] = node->bias ? node->bias[q % node->channels] : 0.0f;
   if (cached) {
     w->u = g_new (float, tunit_cpu_winograd_weight_size (w));
-    transform_weights (w, w->u, 1);
+    transform_weights (w, w->u, 0, w->rows, 1);
   }
   return w;
 }
@@ -862,19 +887,16 @@ output_transform_row (int m, const float *mx, gsize xi_stride, int t, int tiles_
   }
 }
 
-void
-tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitShape *in,
-                        float *output, float *scratch, float **thread_scratch,
-                        float *weight_scratch, int threads)
+/* GEMM rows q0 .. q0+count-1 of the convolution (output channels, or
+ * phase x channel), whose transformed weights are u[count][(m+2)^2][C]. */
+static void
+winograd_rows (const CpuWinograd *w, const WinogradGeometry *geometry, const float *input,
+               const TunitShape *in, int q0, int count, const float *u, float *output,
+               float *scratch, float **thread_scratch, int threads)
 {
-  const float *u = w->u;
-  if (u == NULL) {
-    transform_weights (w, weight_scratch, threads);
-    u = weight_scratch;
-  }
-  WinogradGeometry g = winograd_geometry (w, in);
+  WinogradGeometry g = *geometry;
   int m = w->m, n = m + 2, nn = n * n;
-  int H = in->height, W = in->width, C = w->in_channels, M = w->rows;
+  int H = in->height, W = in->width, C = w->in_channels, M = count;
   gsize in_plane = (gsize) H * W;
   gsize out_plane = w->phases ? 4 * in_plane : in_plane;
   int out_width = w->phases ? 2 * W : W;
@@ -909,9 +931,9 @@ tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitSha
 #pragma omp for schedule (static)
       for (int q = 0; q < M; q++) {
         float *s = mine, *row = mine + (gsize) n * g.tiles_w;
-        int o = w->phases ? q % w->channels : q;
-        int phase = w->phases ? q / w->channels : 0;
-        float bias = w->bias[q];
+        int o = w->phases ? (q0 + q) % w->channels : q0 + q;
+        int phase = w->phases ? (q0 + q) / w->channels : 0;
+        float bias = w->bias[q0 + q];
         for (int t = 0; t < rows; t++) {
           for (int r = 0; r < m; r++) {
             int y = m * (t0 + t) + r;
@@ -934,6 +956,24 @@ tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitSha
         }
       }
     }
+  }
+}
+
+void
+tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitShape *in,
+                        float *output, float *scratch, float **thread_scratch,
+                        float *weight_scratch, int threads)
+{
+  WinogradGeometry g = winograd_geometry (w, in);
+  int block = weight_block_rows (w);
+  for (int q0 = 0; q0 < w->rows; q0 += block) {
+    int count = MIN (block, w->rows - q0);
+    const float *u = w->u + (gsize) q0 * (w->m + 2) * (w->m + 2) * w->in_channels;
+    if (w->u == NULL) {
+      transform_weights (w, weight_scratch, q0, count, threads);
+      u = weight_scratch;
+    }
+    winograd_rows (w, &g, input, in, q0, count, u, output, scratch, thread_scratch, threads);
   }
 }
 

@@ -95,6 +95,9 @@ CpuWinograd *tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m,
                                                gboolean cached);
 /* Floats of the transformed weights. */
 gsize tunit_cpu_winograd_weight_size (const CpuWinograd *w);
+/* Floats of the weight scratch a run needs: 0 when the weights are kept,
+ * else one block of transformed rows. */
+gsize tunit_cpu_winograd_weight_scratch_size (const CpuWinograd *w);
 void tunit_cpu_winograd_free (CpuWinograd *w);
 /* in: the (low-resolution) input's shape. */
 gsize tunit_cpu_winograd_scratch_size (const CpuWinograd *w, const TunitShape *in);
