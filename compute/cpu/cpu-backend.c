@@ -7,7 +7,8 @@
  *   - a nearest x2 upsampling read only by a 5x5 convolution is not
  *     materialised: the pair runs as four 3x3 phase convolutions on the
  *     low-resolution input (Winograd too) plus an exact border pass;
- *   - convolutions with few outputs (the last layer) run directly;
+ *   - convolutions with few outputs or inputs (the last and first
+ *     layers) run directly;
  *   - even-sized stride-2 convolutions (the downsampling) run as GEMMs
  *     on the space-to-depth rearranged input;
  *   - everything else as im2col + sgemm.
@@ -26,7 +27,7 @@ typedef enum {
   EXEC_SKIP,        /* an upsampling folded into the convolution reading it */
   EXEC_WINOGRAD,    /* 3x3 stride-1 convolution */
   EXEC_UPSAMPLED,   /* 5x5 convolution of a folded upsampling */
-  EXEC_DIRECT,      /* convolution with few output channels */
+  EXEC_DIRECT,      /* convolution with few output or input channels */
   EXEC_SPACE_TO_DEPTH, /* even-sized stride-2 convolution */
 } ExecKind;
 

@@ -477,12 +477,11 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
       }
     }
     /* the outputs in groups of up to four, whose accumulators fit in registers */
-    gsize group_weights = (gsize) TUNIT_CPU_DIRECT_MAX_CHANNELS * node->in_channels * k * k;
     for (int y = 0; y < rows; y++) {
       for (int o0 = 0; o0 < node->channels; o0 += TUNIT_CPU_DIRECT_MAX_CHANNELS) {
         int group = MIN (TUNIT_CPU_DIRECT_MAX_CHANNELS, node->channels - o0);
         direct_row (band, band_rows, band_width, y, node->in_channels, k,
-                    node->weight + o0 / TUNIT_CPU_DIRECT_MAX_CHANNELS * group_weights, group,
+                    node->weight + (gsize) o0 * node->in_channels * k * k, group,
                     out->width, acc);
         for (int o = o0; o < o0 + group; o++) {
           float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
