@@ -212,6 +212,37 @@ class ConverterTest(unittest.TestCase):
         for i, width in zip((0, 4, 8, 11, 15, 18, 22, 25), widths):
             self.assertEqual(tensors['E.features.%d.weight' % i].shape[0], width)
 
+    def test_trainer_loop_in_every_guide_mode(self):
+        """models/train/train-tunit runs its warm-up and joint phases, with
+        the guide stepping on its own loss only, on the reconstruction too
+        (--rec-trains-c) and on all of the generator's loss (--g-trains-c),
+        and its last checkpoint converts.  In every mode the joint phase must
+        move the generator and the guide."""
+        import numpy as np
+        trainer = os.path.join(SOURCE_ROOT, 'models', 'train', 'train-tunit')
+        rng = np.random.default_rng(3)
+        data = self.path('tiny-data.npz')
+        np.savez(data, train=rng.integers(0, 256, (12, 80, 80, 3), dtype=np.uint8))
+        for mode in (['--g-trains-c', '0'], ['--rec-trains-c', '1'], ['--g-trains-c', '1']):
+            out = self.path('run-' + mode[0][2:] + mode[1])
+            done = subprocess.run(
+                [sys.executable, trainer, '--data', data, '--out', out, '--device', 'cpu',
+                 '--threads', '1', '--nf', '8', '--style-dim', '8', '--mlp-dim', '32',
+                 '--guide-widths', '8,8,8,8,16,16,16,16', '--warmup-batch', '6',
+                 '--batch', '4', '--warmup-iters', '2', '--iters', '5', '--r1-every', '2',
+                 '--queue', '16', '--ckpt-every', '1e9'] + mode,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=300)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            first = torch.load(os.path.join(out, 'model_2.ckpt'), weights_only=False)
+            last = torch.load(os.path.join(out, 'model_5.ckpt'), weights_only=False)
+            for net in ('G_state_dict', 'C_state_dict'):
+                moved = [k for k, v in last[net].items()
+                         if v.is_floating_point() and not torch.equal(v, first[net][k])]
+                self.assertTrue(moved, '%s did not change in mode %s' % (net, mode))
+            meta, _ = self.convert_ok(os.path.join(out, 'model_5.ckpt'),
+                                      self.path('run.safetensors'))
+            self.assertEqual(meta['tunit.style_dim'], '8')
+
     def test_shared_and_strided_storages(self):
         """Tensors that are offset views into one storage, and a strided one."""
         g = collections.OrderedDict(self.G_ema.state_dict())
