@@ -22,12 +22,12 @@ LOOKS = (
 NAMES = tuple(n for n, _ in LOOKS)
 
 
-def _luma(x):
+def luma(x):
     return x[..., 0:1] * LUMA[0] + x[..., 1:2] * LUMA[1] + x[..., 2:3] * LUMA[2]
 
 
 def _sat(x, s):
-    y = _luma(x)
+    y = luma(x)
     return y + s * (x - y)
 
 
@@ -57,7 +57,7 @@ def apply(look, x):
     elif name == 'night':
         x = _gains(0.55 * _clip(_sat(x, 0.4)) ** 1.5, 0.60, 0.80, 1.25, lib)
     elif name == 'mono':
-        y = 0.5 + 1.15 * (_luma(x) - 0.5)
+        y = 0.5 + 1.15 * (luma(x) - 0.5)
         x = y + 0.0 * x
     elif name == 'faded':
         x = _gains(0.12 + 0.72 * _clip(_sat(x, 0.6)), 1.02, 1.05, 0.90, lib)
