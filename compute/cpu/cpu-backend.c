@@ -45,6 +45,7 @@ typedef struct {
   const TunitGraph *graph;
   NodeExec *exec;                /* [n_nodes] */
   TunitCpuIsa isa;               /* variant of the hot loops */
+  const TunitEngineOptions *options;
 } GraphPrep;
 
 /* Everything one graph needs to run at one input size. */
@@ -67,6 +68,7 @@ typedef struct {
   const TunitNetwork *network;
   int threads;
   TunitCpuIsa isa;               /* chosen once, when the backend is made */
+  TunitEngineOptions options;
   float *adain_parameters;
   GraphPrep *generator_prep;
   GraphPrep *guide_prep;
@@ -103,19 +105,6 @@ count_readers (const TunitGraph *graph, int value)
   return readers;
 }
 
-/* TUNIT_CPU_WINOGRAD: 0 = no Winograd, no folding and no space-to-depth
- * (the reference path: im2col everywhere), 2 or 4 = that Winograd tile
- * everywhere; unset: chosen per layer. */
-static int
-winograd_override (void)
-{
-  const char *env = g_getenv ("TUNIT_CPU_WINOGRAD");
-  if (env != NULL && (strcmp (env, "0") == 0 || strcmp (env, "2") == 0
-                      || strcmp (env, "4") == 0))
-    return atoi (env);
-  return -1;
-}
-
 /* Large frames: a run whose largest value has at least this many floats
  * transforms the Winograd weights on every frame instead of keeping them
  * (the transform is then a small part of the frame, and the kept weights
@@ -123,11 +112,10 @@ winograd_override (void)
 #define LARGE_FRAME_VALUE ((gsize) 8 << 20)
 
 static gboolean
-keep_transformed_weights (gsize largest_value)
+keep_transformed_weights (const TunitEngineOptions *options, gsize largest_value)
 {
-  const char *env = g_getenv ("TUNIT_CPU_KEEP_WEIGHTS");
-  if (env != NULL)
-    return strcmp (env, "0") != 0;
+  if (options->keep_winograd_weights != 0)
+    return options->keep_winograd_weights > 0;
   return largest_value < LARGE_FRAME_VALUE;
 }
 
@@ -136,13 +124,13 @@ keep_transformed_weights (gsize largest_value)
  * F(4x4) on inputs of at least 24x24, F(2x2) on smaller ones.  Kept F(4x4)
  * weights take 36/9 of the model's 3x3 weights (about 400 MB for the
  * img_size-128 model at frames up to LARGE_FRAME_VALUE); at 256x256 they
- * made a frame about 10% faster than kept F(2x2) weights. */
+ * made a frame about 10% faster than kept F(2x2) weights.
+ * options->winograd_tile forces one. */
 static int
-winograd_tile_for (const TunitShape *in)
+winograd_tile_for (const TunitEngineOptions *options, const TunitShape *in)
 {
-  int forced = winograd_override ();
-  if (forced > 0)
-    return forced;
+  if (options->winograd_tile == 2 || options->winograd_tile == 4)
+    return options->winograd_tile;
   return in->height >= 24 && in->width >= 24 ? 4 : 2;
 }
 
@@ -160,13 +148,16 @@ winograd_variant (NodeExec *exec, const TunitNode *node, int m, gboolean keep, T
 /* optimize: use the fast paths (the generator); otherwise every node runs
  * its generic kernel (the guide, run once per style, and the style MLP). */
 static GraphPrep *
-graph_prep_new (const TunitGraph *graph, gboolean optimize, TunitCpuIsa isa)
+graph_prep_new (const TunitGraph *graph, gboolean optimize, TunitCpuIsa isa,
+                const TunitEngineOptions *options)
 {
   GraphPrep *prep = g_new0 (GraphPrep, 1);
   prep->graph = graph;
   prep->isa = isa;
+  prep->options = options;
   prep->exec = g_new0 (NodeExec, graph->n_nodes);
-  gboolean winograd = optimize && winograd_override () != 0;
+  /* the reference kernels: no Winograd, no folding, no space-to-depth */
+  gboolean winograd = optimize && !options->reference_kernels;
   for (int i = 0; i < graph->n_nodes; i++) {
     const TunitNode *node = &graph->nodes[i];
     NodeExec *exec = &prep->exec[i];
@@ -310,15 +301,15 @@ graph_run_new (GraphPrep *prep, int input_channels, int height, int width, int t
   for (int i = 0; i < graph->n_nodes; i++)
     if (prep->exec[i].kind != EXEC_SKIP)
       largest = MAX (largest, value_size (run, i));
-  gboolean keep = keep_transformed_weights (largest);
+  gboolean keep = keep_transformed_weights (prep->options, largest);
   gsize scratch = 1, thread_scratch = 1, weight_scratch = 1;
   for (int i = 0; i < graph->n_nodes; i++) {
     NodeExec *exec = &prep->exec[i];
     const TunitNode *node = &graph->nodes[i];
     const TunitShape *in = exec->source >= 0 ? &run->shapes[exec->source] : NULL;
     if (exec->kind == EXEC_WINOGRAD || exec->kind == EXEC_UPSAMPLED)
-      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (in), keep,
-                                           prep->isa);
+      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (prep->options, in),
+                                           keep, prep->isa);
     switch (exec->kind) {
     case EXEC_PLAIN:
       if (node->op == TUNIT_OP_CONV)
@@ -430,9 +421,7 @@ run_node (GraphRun *run, int i, const float *input, const float *adain_parameter
 static void
 graph_run_execute (GraphRun *run, const float *input, const float *adain_parameters)
 {
-  static int profile = -1;
-  if (profile < 0)
-    profile = g_getenv ("TUNIT_CPU_PROFILE") != NULL;
+  gboolean profile = run->prep->options->profile;
   for (int i = 0; i < run->prep->graph->n_nodes; i++) {
     gint64 start = profile ? g_get_monotonic_time () : 0;
     run_node (run, i, input, adain_parameters);
@@ -447,7 +436,8 @@ gboolean
 tunit_cpu_run_vector_graph (const TunitGraph *graph, const float *input, float *output,
                             GError **error)
 {
-  GraphPrep *prep = graph_prep_new (graph, FALSE, tunit_cpu_isa_detect ());
+  TunitEngineOptions defaults = TUNIT_ENGINE_OPTIONS_INIT;
+  GraphPrep *prep = graph_prep_new (graph, FALSE, tunit_cpu_isa_detect (), &defaults);
   GraphRun *run = graph_run_new (prep, graph->nodes[0].channels, 1, 1, 1, error);
   if (run == NULL) {
     graph_prep_free (prep);
@@ -484,7 +474,7 @@ prepare (CpuBackend *self, GraphRun **run, GraphPrep **prep, const TunitGraph *g
     return *run;
   g_clear_pointer (run, graph_run_free);
   if (*prep == NULL)
-    *prep = graph_prep_new (graph, optimize, self->isa);
+    *prep = graph_prep_new (graph, optimize, self->isa, &self->options);
   *run = graph_run_new (*prep, 3, height, width, self->threads, error);
   return *run;
 }
@@ -549,7 +539,8 @@ tunit_cpu_backend_new (const TunitNetwork *network, const TunitEngineOptions *op
   self->base.vtable = &cpu_vtable;
   self->base.name = "cpu";
   self->threads = tunit_cpu_threads_init (options->threads);
-  self->isa = tunit_cpu_isa_detect ();
+  self->options = *options;
+  self->isa = options->portable_loops ? TUNIT_CPU_ISA_GENERIC : tunit_cpu_isa_detect ();
 #ifdef _OPENMP
   int threads = self->threads;
 #else

@@ -1,8 +1,8 @@
 /* vulkan-backend.c - the Vulkan TunitBackend.
  *
  * Device choice (vulkan-device.c): options->device_index when >= 0, else
- * the TUNIT_VULKAN_DEVICE environment variable, else the best device by
- * type (discrete > integrated > virtual > CPU such as lavapipe).
+ * the best device by type (discrete > integrated > virtual > CPU such as
+ * lavapipe).
  * Precision: fp16 storage where the device has 16-bit storage buffers,
  * unless fp32 is asked for; bf16 falls back to fp32.
  *
@@ -155,7 +155,7 @@ tunit_vulkan_backend_new (const TunitNetwork *network, const TunitEngineOptions 
   self->parent.vtable = &vulkan_backend_vtable;
   self->parent.name = "vulkan";
   self->network = network;
-  self->ctx = tunit_vk_context_new (error);
+  self->ctx = tunit_vk_context_new (options, error);
   if (self->ctx != NULL)
     self->ctx->hardware_only = hardware_only;
   gboolean ok = self->ctx != NULL && tunit_vk_context_open_device (self->ctx, options, error);

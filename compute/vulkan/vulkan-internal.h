@@ -120,7 +120,7 @@ typedef struct {
   TunitVkFunctions vk;
   VkInstance instance;
 
-  /* Validation (TUNIT_VULKAN_VALIDATION=1): a debug-utils messenger counts
+  /* Validation (options->vulkan_validation): a debug-utils messenger counts
    * warnings and errors; the backend turns new ones into a GError. */
   VkDebugUtilsMessengerEXT messenger;
   gint validation_messages;            /* atomic */
@@ -142,24 +142,25 @@ typedef struct {
   VkFence fence;
   gboolean fp16;                       /* activations and weights in fp16 */
   guint element_size;                  /* bytes per stored value: 2 or 4 */
-  int conv_config_override;            /* TUNIT_VULKAN_CONV_CONFIG, -1 = choose */
-  gboolean phase_split;                /* TUNIT_VULKAN_PHASE_SPLIT=0 turns it off */
+  int conv_config_override;            /* options->vulkan_conv_tile - 1, -1 = choose */
+  gboolean phase_split;                /* off with options->unfused_upsample */
   guint reduction_workgroup;           /* invocations of norm_stats / global_avg_pool */
-  /* TUNIT_VULKAN_PROFILE=1: time every dispatch and print the times on
-   * stderr after each run (when the queue has timestamps) */
+  /* options->profile: time every dispatch and print the times on stderr
+   * after each run (when the queue has timestamps) */
   gboolean profile;
   char *description;
 } TunitVkContext;
 
-/* Opens the loader and creates an instance (no device yet). */
-TunitVkContext *tunit_vk_context_new (GError **error);
+/* Opens the loader and creates an instance (no device yet), with the
+ * debugging options of `options` (NULL: none). */
+TunitVkContext *tunit_vk_context_new (const TunitEngineOptions *options, GError **error);
 /* Chooses a device (see tunit_vulkan_backend_new for the rules) and creates
  * the logical device, queue, command pool and fence. */
 gboolean tunit_vk_context_open_device (TunitVkContext *ctx, const TunitEngineOptions *options,
                                        GError **error);
 void tunit_vk_context_free (TunitVkContext *ctx);
 
-/* Validation messages counted so far (0 unless TUNIT_VULKAN_VALIDATION=1). */
+/* Validation messages counted so far (0 unless validation is on). */
 guint tunit_vk_context_validation_messages (TunitVkContext *ctx);
 /* Fails when validation reported messages since the last call. */
 gboolean tunit_vk_context_check_validation (TunitVkContext *ctx, GError **error);

@@ -24,8 +24,9 @@ device_open (TunitPrecision precision)
   g_autoptr (GError) error = NULL;
   Device *device = g_new0 (Device, 1);
   TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
+  g_assert_true (tunit_engine_options_read_environment (&options, &error));
   options.precision = precision;
-  device->ctx = tunit_vk_context_new (&error);
+  device->ctx = tunit_vk_context_new (&options, &error);
   g_assert_no_error (error);
   g_assert_true (tunit_vk_context_open_device (device->ctx, &options, &error));
   g_assert_no_error (error);
@@ -641,7 +642,7 @@ static void
 test_bad_device_index (void)
 {
   g_autoptr (GError) error = NULL;
-  TunitVkContext *ctx = tunit_vk_context_new (&error);
+  TunitVkContext *ctx = tunit_vk_context_new (NULL, &error);
   g_assert_no_error (error);
   TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
   options.device_index = 999;
@@ -651,21 +652,30 @@ test_bad_device_index (void)
   g_clear_error (&error);
   tunit_vk_context_free (ctx);
 
-  /* TUNIT_VULKAN_DEVICE applies when the options leave the choice open */
-  const char *values[] = { "999", "not-a-number" };
-  for (guint i = 0; i < G_N_ELEMENTS (values); i++) {
-    g_setenv ("TUNIT_VULKAN_DEVICE", values[i], TRUE);
-    ctx = tunit_vk_context_new (&error);
-    g_assert_no_error (error);
-    g_assert_false (tunit_vk_context_open_device (ctx, NULL, &error));
-    g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT);
-    g_test_message ("TUNIT_VULKAN_DEVICE=%s: %s", values[i], error->message);
-    g_clear_error (&error);
-    tunit_vk_context_free (ctx);
-  }
+  /* TUNIT_VULKAN_DEVICE, read at the edges, applies when the options
+   * leave the choice open; a bad one is an error there */
+  g_setenv ("TUNIT_VULKAN_DEVICE", "999", TRUE);
+  options = (TunitEngineOptions) TUNIT_ENGINE_OPTIONS_INIT;
+  g_assert_true (tunit_engine_options_read_environment (&options, &error));
+  g_assert_cmpint (options.device_index, ==, 999);
+  ctx = tunit_vk_context_new (&options, &error);
+  g_assert_no_error (error);
+  g_assert_false (tunit_vk_context_open_device (ctx, &options, &error));
+  g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT);
+  g_test_message ("TUNIT_VULKAN_DEVICE=999: %s", error->message);
+  g_clear_error (&error);
+  tunit_vk_context_free (ctx);
+  g_setenv ("TUNIT_VULKAN_DEVICE", "not-a-number", TRUE);
+  options = (TunitEngineOptions) TUNIT_ENGINE_OPTIONS_INIT;
+  g_assert_false (tunit_engine_options_read_environment (&options, &error));
+  g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT);
+  g_assert_cmpint (options.device_index, ==, -1);
+  g_test_message ("TUNIT_VULKAN_DEVICE=not-a-number: %s", error->message);
+  g_clear_error (&error);
   g_setenv ("TUNIT_VULKAN_DEVICE", "0", TRUE);
-  ctx = tunit_vk_context_new (&error);
-  g_assert_true (tunit_vk_context_open_device (ctx, NULL, &error));
+  g_assert_true (tunit_engine_options_read_environment (&options, &error));
+  ctx = tunit_vk_context_new (&options, &error);
+  g_assert_true (tunit_vk_context_open_device (ctx, &options, &error));
   g_assert_no_error (error);
   tunit_vk_context_free (ctx);
   g_unsetenv ("TUNIT_VULKAN_DEVICE");
@@ -692,7 +702,9 @@ test_validation_is_caught (void)
     return;
   }
   g_autoptr (GError) error = NULL;
-  TunitVkContext *ctx = tunit_vk_context_new (&error);
+  TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
+  options.vulkan_validation = TRUE;
+  TunitVkContext *ctx = tunit_vk_context_new (&options, &error);
   g_assert_no_error (error);
   g_assert_true (tunit_vk_context_open_device (ctx, NULL, &error));
   g_assert_no_error (error);
