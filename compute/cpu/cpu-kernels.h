@@ -1,4 +1,5 @@
-/* cpu-kernels.h - the CPU implementation of each node kind.
+/* cpu-kernels.h - the CPU implementation of each node kind (one file per
+ * algorithm: cpu-im2col-conv.c, cpu-winograd-conv.c, ...).
  * Values are planar float32 [C][H][W].
  *
  * Every kernel takes the number of threads to use (`threads`); with OpenMP
