@@ -103,23 +103,70 @@ bias_activate_row (float *dst, gsize n, float bias, TunitActivation activation)
 }
 
 /* Index into a row of length n for a position that may lie in the
- * padding: reflection (edge not repeated) or -1 for zero padding. */
+ * padding: reflection (edge not repeated), replication, or -1 for zero
+ * padding. */
 static inline int
-padded_index (int position, int n, TunitPadMode mode)
+padded_index (int position, int n, CpuPad pad)
 {
   if (position >= 0 && position < n)
     return position;
-  if (mode == TUNIT_PAD_ZERO)
+  switch (pad) {
+  case CPU_PAD_ZERO:
     return -1;
-  return position < 0 ? -position : 2 * (n - 1) - position;
+  case CPU_PAD_REPLICATE:
+    return position < 0 ? 0 : n - 1;
+  case CPU_PAD_REFLECT:
+  default:
+    return position < 0 ? -position : 2 * (n - 1) - position;
+  }
 }
 
 static inline float
-padded_value (const float *row, int position, int n, TunitPadMode mode)
+padded_value (const float *row, int position, int n, CpuPad pad)
 {
-  int i = padded_index (position, n, mode);
+  int i = padded_index (position, n, pad);
   return i < 0 ? 0.0f : row[i];
 }
 
+/* The bias of GEMM row q of a convolution. */
+static inline float
+conv_row_bias (const CpuConv *conv, int q)
+{
+  return conv->bias != NULL ? conv->bias[q % conv->channels] : 0.0f;
+}
+
+/* Where row y of GEMM row q's result lands in the output: the row of its
+ * channel plane, and the step between neighbouring pixels (2 for the
+ * phases of an upsampled convolution, interleaved). */
+static inline float *
+conv_output_row (const CpuConv *conv, int q, int y, float *output, const TunitShape *out,
+                 int *step)
+{
+  int channel = q % conv->channels;
+  float *plane = output + (gsize) channel * out->height * out->width;
+  if (!conv->phases) {
+    *step = 1;
+    return plane + (gsize) y * out->width;
+  }
+  int phase = q / conv->channels;
+  *step = 2;
+  return plane + (gsize) (2 * y + phase / 2) * out->width + phase % 2;
+}
+
+/* Writes GEMM row q's results for output row y (width values): bias and
+ * activation applied. */
+static inline void
+conv_store_row (const CpuConv *conv, int q, int y, float *values, int width, float *output,
+                const TunitShape *out)
+{
+  int step;
+  float *dst = conv_output_row (conv, q, y, output, out, &step);
+  bias_activate_row (values, width, conv_row_bias (conv, q), conv->activation);
+  if (step == 1)
+    memcpy (dst, values, sizeof (float) * width);
+  else
+    for (int x = 0; x < width; x++)
+      dst[2 * x] = values[x];
+}
 
 #endif /* TUNIT_CPU_COMMON_H */

@@ -2,32 +2,35 @@
  * input channels (the generator's first and last 7x7 layers). */
 #include "cpu-common.h"
 
-/* ------------------------------------------- direct convolution, few outputs */
-
+/* At most this many output or input channels; the outputs are computed
+ * in groups of this many, whose accumulators stay in registers. */
+#define DIRECT_MAX_CHANNELS 4
 #define DIRECT_BAND_ROWS 4
 #define DIRECT_BLOCK 16
 
-gboolean
-tunit_cpu_direct_conv_applies (const TunitNode *node)
+static gboolean
+direct_applies (const CpuConv *conv, const CpuConvPolicy *policy)
 {
-  return node->op == TUNIT_OP_CONV && node->stride == 1
-         && (node->channels <= TUNIT_CPU_DIRECT_MAX_CHANNELS
-             || node->in_channels <= TUNIT_CPU_DIRECT_MAX_CHANNELS);
+  return !policy->reference_only && conv->stride == 1 && !conv->phases
+         && (conv->channels <= DIRECT_MAX_CHANNELS || conv->in_channels <= DIRECT_MAX_CHANNELS);
 }
 
 static int
-direct_band_width (const TunitNode *node, const TunitShape *out)
+direct_band_width (const CpuConv *conv, const TunitShape *out)
 {
   int blocks = (out->width + DIRECT_BLOCK - 1) / DIRECT_BLOCK;
-  return blocks * DIRECT_BLOCK + node->kernel - 1;
+  return blocks * DIRECT_BLOCK + conv->kernel - 1;
 }
 
-gsize
-tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *out)
+static void
+direct_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy,
+             const TunitShape *in, const TunitShape *out, CpuScratchSize *need)
 {
-  return (gsize) node->in_channels * (DIRECT_BAND_ROWS + node->kernel - 1)
-         * direct_band_width (node, out)
-         + (gsize) TUNIT_CPU_DIRECT_MAX_CHANNELS * direct_band_width (node, out);
+  gsize width = direct_band_width (conv, out);
+  *need = (CpuScratchSize) {
+    .per_thread = (gsize) conv->in_channels * (DIRECT_BAND_ROWS + conv->kernel - 1) * width
+                  + (gsize) DIRECT_MAX_CHANNELS * width,
+  };
 }
 
 /* acc[o][0..band_width) for one output row: sum over c, ky, kx; one
@@ -83,18 +86,18 @@ direct_row (const float *band, int band_rows, int band_width, int y, int in_chan
   }
 }
 
-void
-tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitShape *in,
-                       float *output, const TunitShape *out, float **thread_scratch,
-                       int threads, TunitCpuIsa isa)
+static void
+direct_run (void *state, const CpuConv *node, const float *input, const TunitShape *in,
+            float *output, const TunitShape *out, const CpuScratch *scratch,
+            const CpuContext *cpu)
 {
   int k = node->kernel, pad = node->padding;
   int band_width = direct_band_width (node, out);
   int n_bands = (out->height + DIRECT_BAND_ROWS - 1) / DIRECT_BAND_ROWS;
   gsize out_plane = (gsize) out->height * out->width;
-#pragma omp parallel for num_threads (threads) schedule (dynamic)
+#pragma omp parallel for num_threads (cpu->threads) schedule (dynamic)
   for (int b = 0; b < n_bands; b++) {
-    float *band = thread_scratch[THREAD_ID ()];
+    float *band = scratch->per_thread[THREAD_ID ()];
     int y0 = b * DIRECT_BAND_ROWS, rows = MIN (DIRECT_BAND_ROWS, out->height - y0);
     int band_rows = rows + k - 1;
     float *acc = band + (gsize) node->in_channels * band_rows * band_width;
@@ -103,7 +106,7 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
       const float *plane = input + (gsize) c * in->height * in->width;
       for (int r = 0; r < band_rows; r++) {
         float *dst = band + ((gsize) c * band_rows + r) * band_width;
-        int iy = padded_index (y0 + r - pad, in->height, node->pad_mode);
+        int iy = padded_index (y0 + r - pad, in->height, node->pad);
         if (iy < 0) {
           memset (dst, 0, sizeof (float) * band_width);
           continue;
@@ -116,7 +119,7 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
           else if (ix >= in->width + pad)
             dst[x] = 0.0f;
           else {
-            ix = padded_index (ix, in->width, node->pad_mode);
+            ix = padded_index (ix, in->width, node->pad);
             dst[x] = ix < 0 ? 0.0f : src[ix];
           }
         }
@@ -124,14 +127,14 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
     }
     /* the outputs in groups of up to four, whose accumulators fit in registers */
     for (int y = 0; y < rows; y++) {
-      for (int o0 = 0; o0 < node->channels; o0 += TUNIT_CPU_DIRECT_MAX_CHANNELS) {
-        int group = MIN (TUNIT_CPU_DIRECT_MAX_CHANNELS, node->channels - o0);
+      for (int o0 = 0; o0 < node->channels; o0 += DIRECT_MAX_CHANNELS) {
+        int group = MIN (DIRECT_MAX_CHANNELS, node->channels - o0);
         direct_row (band, band_rows, band_width, y, node->in_channels, k,
                     node->weight + (gsize) o0 * node->in_channels * k * k, group,
-                    out->width, acc, isa);
+                    out->width, acc, cpu->isa);
         for (int o = o0; o < o0 + group; o++) {
           float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
-          float bias = node->bias ? node->bias[o] : 0.0f;
+          float bias = conv_row_bias (node, o);
           const float *a = acc + (o - o0) * band_width;
           for (int x = 0; x < out->width; x++)
             dst[x] = activate (a[x] + bias, node->activation);
@@ -140,3 +143,10 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
     }
   }
 }
+
+const CpuConvAlgorithm tunit_cpu_direct_conv = {
+  .name = "direct",
+  .applies = direct_applies,
+  .size = direct_size,
+  .run = direct_run,
+};

@@ -2,8 +2,6 @@
  * frame's statistics, in place or not. */
 #include "cpu-common.h"
 
-/* ----------------------------------------------------- the other nodes */
-
 /* sum of x[i] and of (x[i] - mean)^2, in float blocks summed in double */
 ALWAYS_INLINE double
 plane_sum_body (const float *x, gsize n, float mean)
@@ -63,10 +61,11 @@ VOID_VARIANTS (plane_affine, PLANE_AFFINE_PARAMS, (src, dst, n, scale, shift, re
 
 void
 tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,
-                float *output, const float *adain_parameters, int threads, TunitCpuIsa isa)
+                float *output, const float *parameters, const CpuContext *cpu)
 {
   gsize plane = (gsize) shape->height * shape->width;
-#pragma omp parallel for num_threads (threads) schedule (static)
+  TunitCpuIsa isa = cpu->isa;
+#pragma omp parallel for num_threads (cpu->threads) schedule (static)
   for (int c = 0; c < shape->channels; c++) {
     const float *src = input + c * plane;
     float *dst = output + c * plane;
@@ -77,8 +76,8 @@ tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *sha
     double inv_std = 1.0 / sqrt (squares / plane + TUNIT_NORM_EPSILON);
     double scale = inv_std, shift = -mean * inv_std;
     if (node->adaptive) {
-      double bias = adain_parameters[node->adain_offset + c];
-      double weight = adain_parameters[node->adain_offset + shape->channels + c];
+      double bias = parameters[node->shift_offset + c];
+      double weight = parameters[node->scale_offset + c];
       scale *= weight;
       shift = shift * weight + bias;
     }

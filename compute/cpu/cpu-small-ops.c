@@ -1,11 +1,12 @@
-/* cpu-small-ops.c - the cheap passes: nearest upsampling, max and average
- * pooling, linear layers, residual adds. */
+/* cpu-small-ops.c - the cheap nodes: nearest upsampling, max and average
+ * pooling, linear layers, residual adds.  A new cheap op is one more
+ * function here and one more case in tunit_cpu_small_op_run. */
 #include "cpu-common.h"
 
 #include <cblas.h>
 
-void
-tunit_cpu_upsample_nearest2x (const float *input, const TunitShape *in, float *output)
+static void
+upsample_nearest2x (const float *input, const TunitShape *in, float *output)
 {
   int out_width = in->width * 2;
   for (int c = 0; c < in->channels; c++) {
@@ -19,9 +20,8 @@ tunit_cpu_upsample_nearest2x (const float *input, const TunitShape *in, float *o
   }
 }
 
-void
-tunit_cpu_max_pool2x2 (const float *input, const TunitShape *in, float *output,
-                       const TunitShape *out)
+static void
+max_pool2x2 (const float *input, const TunitShape *in, float *output, const TunitShape *out)
 {
   for (int c = 0; c < out->channels; c++) {
     const float *plane = input + (gsize) c * in->height * in->width;
@@ -35,8 +35,8 @@ tunit_cpu_max_pool2x2 (const float *input, const TunitShape *in, float *output,
   }
 }
 
-void
-tunit_cpu_global_average_pool (const float *input, const TunitShape *in, float *output)
+static void
+global_average_pool (const float *input, const TunitShape *in, float *output)
 {
   gsize plane = (gsize) in->height * in->width;
   for (int c = 0; c < in->channels; c++) {
@@ -47,8 +47,8 @@ tunit_cpu_global_average_pool (const float *input, const TunitShape *in, float *
   }
 }
 
-void
-tunit_cpu_linear (const TunitNode *node, const float *input, float *output)
+static void
+linear (const TunitNode *node, const float *input, float *output)
 {
   for (int o = 0; o < node->channels; o++)
     output[o] = node->bias ? node->bias[o] : 0.0f;
@@ -58,9 +58,10 @@ tunit_cpu_linear (const TunitNode *node, const float *input, float *output)
     output[o] = activate (output[o], node->activation);
 }
 
-void
-tunit_cpu_residual_add (const TunitNode *node, const float *skip, const float *residual,
-                        const TunitShape *shape, float *output, int threads)
+/* inputs[0] + scale * inputs[1]; output may be inputs[0] (in place) */
+static void
+residual_add (const TunitNode *node, const float *skip, const float *residual,
+              const TunitShape *shape, float *output, int threads)
 {
   gsize plane = (gsize) shape->height * shape->width;
   float scale = node->residual_scale;
@@ -68,4 +69,45 @@ tunit_cpu_residual_add (const TunitNode *node, const float *skip, const float *r
   for (int c = 0; c < shape->channels; c++)
     for (gsize i = c * plane; i < (c + 1) * plane; i++)
       output[i] = skip[i] + scale * residual[i];
+}
+
+gboolean
+tunit_cpu_small_op_implements (TunitOpKind op)
+{
+  switch (op) {
+  case TUNIT_OP_UPSAMPLE_NEAREST2X:
+  case TUNIT_OP_MAX_POOL2X2:
+  case TUNIT_OP_GLOBAL_AVERAGE_POOL:
+  case TUNIT_OP_LINEAR:
+  case TUNIT_OP_RESIDUAL_ADD:
+    return TRUE;
+  default:
+    return FALSE;
+  }
+}
+
+void
+tunit_cpu_small_op_run (const TunitNode *node, const float *const *inputs,
+                        const TunitShape *const *in, float *output, const TunitShape *out,
+                        const CpuContext *cpu)
+{
+  switch (node->op) {
+  case TUNIT_OP_UPSAMPLE_NEAREST2X:
+    upsample_nearest2x (inputs[0], in[0], output);
+    break;
+  case TUNIT_OP_MAX_POOL2X2:
+    max_pool2x2 (inputs[0], in[0], output, out);
+    break;
+  case TUNIT_OP_GLOBAL_AVERAGE_POOL:
+    global_average_pool (inputs[0], in[0], output);
+    break;
+  case TUNIT_OP_LINEAR:
+    linear (node, inputs[0], output);
+    break;
+  case TUNIT_OP_RESIDUAL_ADD:
+    residual_add (node, inputs[0], inputs[1], out, output, cpu->threads);
+    break;
+  default:
+    g_assert_not_reached ();
+  }
 }

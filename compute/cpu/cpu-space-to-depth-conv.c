@@ -4,8 +4,6 @@
 
 #include <cblas.h>
 
-/* ------------------------------- stride-2 convolution by space-to-depth */
-
 /* A k x k stride-2 convolution (k even) of the padded input P is a
  * (k/2) x (k/2) stride-1 convolution of its space-to-depth rearrangement
  * B[(c,sy,sx)][Y][X] = P[c][2Y+sy][2X+sx].  With B's rows laid out at the
@@ -14,19 +12,25 @@
  * matrix, only B (the size of the input) and (k/2)^2 GEMMs with 4C deep
  * products.  The k/2 - 1 extra columns of each product row are discarded. */
 
-gboolean
-tunit_cpu_space_to_depth_conv_applies (const TunitNode *node)
+typedef struct {
+  int half;              /* kernel / 2 */
+  int depth;             /* 4 x in_channels */
+  float *weight;         /* [half * half taps][channels][depth] */
+} SpaceToDepth;
+
+static gboolean
+space_to_depth_applies (const CpuConv *conv, const CpuConvPolicy *policy)
 {
-  return node->op == TUNIT_OP_CONV && node->stride == 2 && node->kernel >= 2
-         && node->kernel % 2 == 0;
+  return !policy->reference_only && conv->stride == 2 && conv->kernel >= 2
+         && conv->kernel % 2 == 0 && !conv->phases;
 }
 
-CpuSpaceToDepthConv *
-tunit_cpu_space_to_depth_conv_new (const TunitNode *node)
+/* Repacks the weights once: tap (dy, dx), row m, column (c, sy, sx). */
+static void *
+space_to_depth_prepare (const CpuConv *node, const CpuContext *cpu)
 {
-  CpuSpaceToDepthConv *s = g_new0 (CpuSpaceToDepthConv, 1);
+  SpaceToDepth *s = g_new0 (SpaceToDepth, 1);
   int k = node->kernel, half = k / 2, C = node->in_channels, M = node->channels;
-  s->node = node;
   s->half = half;
   s->depth = 4 * C;
   s->weight = g_new (float, (gsize) half * half * M * s->depth);
@@ -44,11 +48,10 @@ tunit_cpu_space_to_depth_conv_new (const TunitNode *node)
   return s;
 }
 
-void
-tunit_cpu_space_to_depth_conv_free (CpuSpaceToDepthConv *s)
+static void
+space_to_depth_free (void *state)
 {
-  if (s == NULL)
-    return;
+  SpaceToDepth *s = state;
   g_free (s->weight);
   g_free (s);
 }
@@ -60,32 +63,34 @@ typedef struct {
 } SpaceToDepthBand;
 
 static SpaceToDepthBand
-space_to_depth_band (const CpuSpaceToDepthConv *s, const TunitShape *out)
+space_to_depth_band (const SpaceToDepth *s, const CpuConv *conv, const TunitShape *out)
 {
   SpaceToDepthBand b;
   b.width = out->width + s->half - 1;
-  gsize per_row = (gsize) (s->depth + s->node->channels) * b.width;
+  gsize per_row = (gsize) (s->depth + conv->channels) * b.width;
   b.rows = (int) CLAMP (TUNIT_CPU_COLUMN_BUDGET / per_row, 1, (gsize) out->height);
   /* the last tap reads half - 1 floats past the band's last row */
   b.plane = (gsize) (b.rows + s->half - 1) * b.width + s->half;
   return b;
 }
 
-gsize
-tunit_cpu_space_to_depth_conv_scratch_size (const CpuSpaceToDepthConv *s,
-                                            const TunitShape *out)
+static void
+space_to_depth_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy,
+                     const TunitShape *in, const TunitShape *out, CpuScratchSize *need)
 {
-  SpaceToDepthBand b = space_to_depth_band (s, out);
-  return (gsize) s->depth * b.plane + (gsize) s->node->channels * b.rows * b.width;
+  const SpaceToDepth *s = state;
+  SpaceToDepthBand b = space_to_depth_band (s, conv, out);
+  *need = (CpuScratchSize) {
+    .shared = (gsize) s->depth * b.plane + (gsize) conv->channels * b.rows * b.width,
+  };
 }
 
 /* B's four planes of input channel c for output rows y0 .. y0+rows-1. */
 static void
-fill_space_to_depth_channel (const CpuSpaceToDepthConv *s, int c, const float *input,
-                             const TunitShape *in, int y0, int rows,
+fill_space_to_depth_channel (const SpaceToDepth *s, const CpuConv *node, int c,
+                             const float *input, const TunitShape *in, int y0, int rows,
                              const SpaceToDepthBand *b, float *blocks)
 {
-  const TunitNode *node = s->node;
   int pad = node->padding, band_height = rows + s->half - 1;
   const float *plane = input + (gsize) c * in->height * in->width;
   for (int sy = 0; sy < 2; sy++) {
@@ -95,43 +100,43 @@ fill_space_to_depth_channel (const CpuSpaceToDepthConv *s, int c, const float *i
       int x_lo = MIN ((pad - sx + 1) / 2, b->width);
       int x_hi = CLAMP ((in->width - 1 + pad - sx) / 2 + 1, x_lo, b->width);
       for (int y = 0; y < band_height; y++, dst += b->width) {
-        int iy = padded_index (2 * (y0 + y) + sy - pad, in->height, node->pad_mode);
+        int iy = padded_index (2 * (y0 + y) + sy - pad, in->height, node->pad);
         if (iy < 0) {
           memset (dst, 0, sizeof (float) * b->width);
           continue;
         }
         const float *src = plane + (gsize) iy * in->width;
         for (int x = 0; x < x_lo; x++)
-          dst[x] = padded_value (src, 2 * x + sx - pad, in->width, node->pad_mode);
+          dst[x] = padded_value (src, 2 * x + sx - pad, in->width, node->pad);
         for (int x = x_lo; x < x_hi; x++)
           dst[x] = src[2 * x + sx - pad];
         for (int x = x_hi; x < b->width; x++)
-          dst[x] = padded_value (src, 2 * x + sx - pad, in->width, node->pad_mode);
+          dst[x] = padded_value (src, 2 * x + sx - pad, in->width, node->pad);
       }
       memset (dst, 0, sizeof (float) * s->half);
     }
   }
 }
 
-void
-tunit_cpu_space_to_depth_conv_run (const CpuSpaceToDepthConv *s, const float *input,
-                                   const TunitShape *in, float *output, const TunitShape *out,
-                                   float *scratch, int threads)
+static void
+space_to_depth_run (void *state, const CpuConv *node, const float *input, const TunitShape *in,
+                    float *output, const TunitShape *out, const CpuScratch *scratch,
+                    const CpuContext *cpu)
 {
-  const TunitNode *node = s->node;
-  SpaceToDepthBand b = space_to_depth_band (s, out);
+  const SpaceToDepth *s = state;
+  SpaceToDepthBand b = space_to_depth_band (s, node, out);
   int M = node->channels, half = s->half;
   gsize out_plane = (gsize) out->height * out->width;
-  float *blocks = scratch;
-  float *product = scratch + (gsize) s->depth * b.plane;
+  float *blocks = scratch->shared;
+  float *product = scratch->shared + (gsize) s->depth * b.plane;
   for (int y0 = 0; y0 < out->height; y0 += b.rows) {
     int rows = MIN (b.rows, out->height - y0);
     int columns = rows * b.width;
-#pragma omp parallel num_threads (threads)
+#pragma omp parallel num_threads (cpu->threads)
     {
 #pragma omp for schedule (static)
       for (int c = 0; c < node->in_channels; c++)
-        fill_space_to_depth_channel (s, c, input, in, y0, rows, &b, blocks);
+        fill_space_to_depth_channel (s, node, c, input, in, y0, rows, &b, blocks);
       /* each thread multiplies and writes out its share of the channels */
       int id = THREAD_ID (), nt = THREAD_COUNT ();
       int m0 = M * id / nt, m1 = M * (id + 1) / nt;
@@ -141,7 +146,7 @@ tunit_cpu_space_to_depth_conv_run (const CpuSpaceToDepthConv *s, const float *in
                      blocks + (tap / half) * b.width + tap % half, (int) b.plane,
                      tap == 0 ? 0.0f : 1.0f, product + (gsize) m0 * columns, columns);
       for (int m = m0; m < m1; m++) {
-        float bias = node->bias ? node->bias[m] : 0.0f;
+        float bias = conv_row_bias (node, m);
         for (int y = 0; y < rows; y++) {
           float *dst = output + m * out_plane + (gsize) (y0 + y) * out->width;
           memcpy (dst, product + (gsize) m * columns + (gsize) y * b.width,
@@ -152,3 +157,12 @@ tunit_cpu_space_to_depth_conv_run (const CpuSpaceToDepthConv *s, const float *in
     }
   }
 }
+
+const CpuConvAlgorithm tunit_cpu_space_to_depth_conv = {
+  .name = "space-to-depth",
+  .applies = space_to_depth_applies,
+  .prepare = space_to_depth_prepare,
+  .free = space_to_depth_free,
+  .size = space_to_depth_size,
+  .run = space_to_depth_run,
+};

@@ -1,134 +1,137 @@
-/* cpu-upsample-border.c - the exact border of upsample + 5x5 reflect
- * convolution run as replicate-padded phase convolutions. */
+/* cpu-upsample-border.c - the border terms of an upsampled convolution
+ * (lowering.h), added to what its phases wrote: for each term, the
+ * difference D between the true padded upsampled image and what the
+ * phases read, along one padded line, convolved with the term's kernel row
+ * (or column) and added to one output line.  One GEMM per term and chunk
+ * of the line, M x n x (in_channels * k): for TUNIT's reflected 5x5, four
+ * terms of depth 5C where recomputing the border pixels would take 25C. */
 #include "cpu-common.h"
+#include "phase-split.h"
 
 #include <cblas.h>
 
-/* ------------------------------------------ upsample + 5x5 conv border */
-
-CpuUpsampleBorder *
-tunit_cpu_upsample_border_new (const TunitNode *node)
+/* Output positions per GEMM, so that the columns stay within the budget. */
+static int
+chunk_length (const TunitNode *node, int line_length)
 {
-  CpuUpsampleBorder *b = g_new0 (CpuUpsampleBorder, 1);
-  int C = node->in_channels, M = node->channels;
-  b->in_channels = C;
-  b->channels = M;
-  for (int line = 0; line < 4; line++) {
-    b->w[line] = g_new (float, (gsize) M * C * 5);
-    for (int o = 0; o < M; o++)
-      for (int c = 0; c < C; c++)
-        for (int j = 0; j < 5; j++) {
-          const float *k = node->weight + ((gsize) o * C + c) * 25;
-          float value;
-          switch (line) {
-          case 0: value = k[0 * 5 + j]; break;   /* top: kernel row 0 */
-          case 1: value = k[4 * 5 + j]; break;   /* bottom: kernel row 4 */
-          case 2: value = k[j * 5 + 0]; break;   /* left: kernel column 0 */
-          default: value = k[j * 5 + 4]; break;  /* right: kernel column 4 */
-          }
-          b->w[line][((gsize) o * C + c) * 5 + j] = value;
-        }
-  }
-  return b;
-}
-
-void
-tunit_cpu_upsample_border_free (CpuUpsampleBorder *b)
-{
-  if (b == NULL)
-    return;
-  for (int line = 0; line < 4; line++)
-    g_free (b->w[line]);
-  g_free (b);
+  gsize depth = (gsize) node->in_channels * node->kernel;
+  return (int) CLAMP (TUNIT_CPU_COLUMN_BUDGET / depth, 1, (gsize) line_length);
 }
 
 gsize
-tunit_cpu_upsample_border_thread_scratch (const CpuUpsampleBorder *b, const TunitShape *in)
+tunit_cpu_upsample_border_scratch (const TunitNode *node, const TunitShape *in)
 {
-  gsize length = 2 * (gsize) MAX (in->height, in->width);
-  return (gsize) (5 * b->in_channels + b->channels) * length + length + 4;
+  int longest = 2 * MAX (in->height, in->width);
+  int chunk = chunk_length (node, longest);
+  gsize line = (gsize) node->in_channels * (longest + node->kernel);
+  return line + (gsize) node->in_channels * node->kernel * chunk
+         + (gsize) node->channels * chunk;
 }
 
-static inline int
-reflect_index (int i, int n)
+typedef struct {
+  gboolean rows;         /* a padded row (TOP, BOTTOM) or column (LEFT, RIGHT) */
+  int fixed;             /* its coordinate in the padded upsampled image */
+  int output;            /* the output row or column that gains the term */
+  int length;            /* output pixels along it */
+} TermLine;
+
+static gboolean
+term_line (const TunitBorderTerm *term, const TunitShape *in, TermLine *line)
 {
-  return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i;
+  int height = 2 * in->height, width = 2 * in->width;
+  line->rows = term->side == TUNIT_SIDE_TOP || term->side == TUNIT_SIDE_BOTTOM;
+  int across = line->rows ? height : width;
+  gboolean near = term->side == TUNIT_SIDE_TOP || term->side == TUNIT_SIDE_LEFT;
+  line->fixed = near ? -term->line : across - 1 + term->line;
+  line->output = near ? term->output_line : across - 1 - term->output_line;
+  line->length = line->rows ? width : height;
+  /* a frame thinner than the kernel: the line may miss the output */
+  return term->output_line < across;
 }
 
-/* Upsampled-and-padded image U' (size 2H+4 x 2W+4, coordinates from -2):
- * the true one reflects U = up(X) by 2, the one the phase convolutions saw
- * replicates X by 1 before upsampling.  They differ only on the outermost
- * rows (-2, 2H+1) and columns (-2, 2W+1); D = true - seen there. */
+/* D along the padded line, positions -r .. length - 1 + r: d[c][p + r]. */
 static void
-upsample_border_line (const CpuUpsampleBorder *b, int line, const float *input,
-                      const TunitShape *in, float *output, float *scratch)
+fill_difference (const TunitNode *node, const TermLine *line, const float *input,
+                 const TunitShape *in, float *d, int c)
 {
-  int H = in->height, W = in->width, C = b->in_channels, M = b->channels;
-  gsize in_plane = (gsize) H * W, out_plane = 4 * in_plane;
-  gboolean horizontal = line < 2;
-  int N = horizontal ? 2 * W : 2 * H;      /* output pixels on this line */
-  float *d = scratch;                      /* [C*5][N] */
-  float *delta = d + (gsize) C * 5 * N;    /* [N + 4], index + 2 */
-  float *result = delta + N + 4;           /* [M][N] */
-  for (int c = 0; c < C; c++) {
-    const float *X = input + c * in_plane;
-    for (int i = -2; i < N + 2; i++) {
-      float value = 0.0f;
-      if (horizontal) {
-        /* row -2 (top) or 2H+1 (bottom), column i */
-        int true_col = reflect_index (i, 2 * W) / 2;
-        int seen_col = CLAMP (i < 0 ? -1 : i / 2, 0, W - 1);
-        int true_row = line == 0 ? 1 : H - 2, seen_row = line == 0 ? 0 : H - 1;
-        value = X[true_row * W + true_col] - X[seen_row * W + seen_col];
-      } else if (i >= -1 && i <= 2 * H) {
-        /* column -2 (left) or 2W+1 (right), row i; rows -2 and 2H+1 belong
-         * to the horizontal lines */
-        int row = CLAMP (i < 0 ? -1 : i / 2, 0, H - 1);
-        int true_col = line == 2 ? 1 : W - 2, seen_col = line == 2 ? 0 : W - 1;
-        value = X[row * W + true_col] - X[row * W + seen_col];
-      }
-      delta[i + 2] = value;
+  int H = in->height, W = in->width, r = node->kernel / 2;
+  int reflect = node->pad_mode == TUNIT_PAD_REFLECT;
+  const float *X = input + (gsize) c * H * W;
+  float *out = d + (gsize) c * (line->length + 2 * r);
+  for (int p = -r; p < line->length + r; p++) {
+    int u = line->rows ? line->fixed : p, v = line->rows ? p : line->fixed;
+    /* positions on border rows belong to the TOP and BOTTOM terms */
+    if (!line->rows && tunit_phase_border_row (u, H, reflect)) {
+      out[p + r] = 0.0f;
+      continue;
     }
-    for (int j = 0; j < 5; j++)
-      memcpy (d + ((gsize) c * 5 + j) * N, delta + j, sizeof (float) * N);
+    int true_row = tunit_upsampled_row (u, H, reflect);
+    int true_column = tunit_upsampled_row (v, W, reflect);
+    float truth = true_row < 0 || true_column < 0 ? 0.0f : X[true_row * W + true_column];
+    out[p + r] = truth - X[tunit_phase_row (u, H) * W + tunit_phase_row (v, W)];
   }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, C * 5, 1.0f, b->w[line],
-               C * 5, d, N, 0.0f, result, N);
-  int out_width = 2 * W;
-  for (int o = 0; o < M; o++) {
-    float *plane = output + o * out_plane;
-    const float *r = result + (gsize) o * N;
-    switch (line) {
-    case 0:
-      for (int s = 0; s < N; s++)
-        plane[s] += r[s];
-      break;
-    case 1:
-      for (int s = 0; s < N; s++)
-        plane[(gsize) (2 * H - 1) * out_width + s] += r[s];
-      break;
-    case 2:
-      for (int s = 0; s < N; s++)
-        plane[(gsize) s * out_width] += r[s];
-      break;
-    default:
-      for (int s = 0; s < N; s++)
-        plane[(gsize) s * out_width + out_width - 1] += r[s];
-      break;
+}
+
+static void
+add_to_output (const TunitNode *node, const TermLine *line, const float *result, int first,
+               int count, float *output, const TunitShape *out, int o)
+{
+  float *plane = output + (gsize) o * out->height * out->width;
+  const float *values = result + (gsize) o * count;
+  if (line->rows) {
+    float *row = plane + (gsize) line->output * out->width + first;
+    for (int i = 0; i < count; i++)
+      row[i] += values[i];
+  } else {
+    float *column = plane + (gsize) first * out->width + line->output;
+    for (int i = 0; i < count; i++)
+      column[(gsize) i * out->width] += values[i];
+  }
+}
+
+static void
+run_term (const TunitNode *node, const TunitBorderTerm *term, const float *input,
+          const TunitShape *in, float *output, const TunitShape *out, float *scratch,
+          const CpuContext *cpu)
+{
+  TermLine line;
+  if (!term_line (term, in, &line))
+    return;
+  int C = node->in_channels, M = node->channels, k = node->kernel;
+  int span = line.length + k - 1, chunk = chunk_length (node, line.length), depth = C * k;
+  float *d = scratch;                            /* [C][span] */
+  float *columns = d + (gsize) C * span;         /* [C * k][chunk] */
+  float *result = columns + (gsize) depth * chunk;   /* [M][chunk] */
+#pragma omp parallel for num_threads (cpu->threads) schedule (static)
+  for (int c = 0; c < C; c++)
+    fill_difference (node, &line, input, in, d, c);
+  for (int first = 0; first < line.length; first += chunk) {
+    int count = MIN (chunk, line.length - first);
+#pragma omp parallel num_threads (cpu->threads)
+    {
+      /* output position first + i reads line positions first + i + s, s < k */
+#pragma omp for schedule (static)
+      for (int row = 0; row < depth; row++)
+        memcpy (columns + (gsize) row * count, d + (gsize) (row / k) * span + first + row % k,
+                sizeof (float) * count);
+      int id = THREAD_ID (), nt = THREAD_COUNT ();
+      int m0 = M * id / nt, m1 = M * (id + 1) / nt;
+      if (m1 > m0)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, count, depth, 1.0f,
+                     term->weight + (gsize) m0 * depth, depth, columns, count, 0.0f,
+                     result + (gsize) m0 * count, count);
+      for (int o = m0; o < m1; o++)
+        add_to_output (node, &line, result, first, count, output, out, o);
     }
   }
 }
 
 void
-tunit_cpu_upsample_border_run (const CpuUpsampleBorder *b, const float *input,
-                               const TunitShape *in, float *output, float **thread_scratch,
-                               int threads)
+tunit_cpu_upsample_border_run (const TunitNode *node, const float *input, const TunitShape *in,
+                               float *output, const TunitShape *out, float *scratch,
+                               const CpuContext *cpu)
 {
-  /* lines 0/1 and 2/3 touch the same corner pixels: run the horizontal
-   * pair, then the vertical pair */
-  for (int pair = 0; pair < 2; pair++) {
-#pragma omp parallel for num_threads (MIN (threads, 2)) schedule (static)
-    for (int line = 2 * pair; line < 2 * pair + 2; line++)
-      upsample_border_line (b, line, input, in, output, thread_scratch[THREAD_ID ()]);
-  }
+  /* one after another: terms of the same output pixels add up */
+  for (int t = 0; t < node->phases->n_terms; t++)
+    run_term (node, &node->phases->terms[t], input, in, output, out, scratch, cpu);
 }

@@ -5,7 +5,24 @@
 
 #include <cblas.h>
 
-/* ------------------------------------------- Winograd 3x3 convolution */
+/* One Winograd F(m x m, 3 x 3) form of a 3x3 stride-1 padding-1
+ * convolution (or of the phases of an upsampled convolution: 4 x channels
+ * GEMM rows, written interleaved into the [channels][2H][2W] output).
+ * Weights transformed once (u), or per run into the weight scratch. */
+typedef struct {
+  int m;                 /* output tile side: 2 or 4 */
+  int in_channels;
+  int channels;          /* output channels of the node */
+  int rows;              /* GEMM rows: channels, or 4 x channels with phases */
+  gboolean phases;
+  CpuPad pad;
+  TunitActivation activation;
+  const float *weight;   /* [rows][in_channels][3][3] */
+  float *u;              /* [rows][(m+2)^2][in_channels], or NULL: transformed
+                          * into scratch on every run */
+  float *bias;           /* [rows] */
+  TunitCpuIsa isa;       /* variant of the transforms */
+} Winograd;
 
 /* F(2x2, 3x3) and F(4x4, 3x3) (Lavin & Gray), interpolation points
  * 0, +-1 (, +-2), infinity. */
@@ -70,37 +87,23 @@ transform_kernel (int m, const float g[9], float *u, gsize xi_stride)
         t[b][0] * G[a * 3 + 0] + t[b][1] * G[a * 3 + 1] + t[b][2] * G[a * 3 + 2];
 }
 
-/* Nearest x2 upsampling then a 5x5 conv: output row 2i+a reads upsampled
- * rows 2i+a-2 .. 2i+a+2, i.e. input rows i-1, i, i+1 with the kernel rows
- * grouped as {0,1},{2,3},{4} (a = 0) or {0},{1,2},{3,4} (a = 1); same for
- * columns.  Phase p = 2a + b, GEMM row q = p * channels + o. */
-static const int phase_group[2][5] = { { 0, 0, 1, 1, 2 }, { 0, 1, 1, 2, 2 } };
-
-/* The 3x3 kernel of GEMM row q, input channel c. */
+/* The 3x3 kernel of GEMM row q, input channel c (for phases, the
+ * lowering's phase weights). */
 static inline void
-kernel_3x3 (const CpuWinograd *w, int q, int c, float g[9])
+kernel_3x3 (const Winograd *w, int q, int c, float g[9])
 {
-  if (!w->phases) {
-    memcpy (g, w->weight + ((gsize) q * w->in_channels + c) * 9, sizeof (float) * 9);
-    return;
-  }
-  int p = q / w->channels, o = q % w->channels, a = p / 2, b = p % 2;
-  const float *k = w->weight + ((gsize) o * w->in_channels + c) * 25;
-  memset (g, 0, sizeof (float) * 9);
-  for (int ky = 0; ky < 5; ky++)
-    for (int kx = 0; kx < 5; kx++)
-      g[phase_group[a][ky] * 3 + phase_group[b][kx]] += k[ky * 5 + kx];
+  memcpy (g, w->weight + ((gsize) q * w->in_channels + c) * 9, sizeof (float) * 9);
 }
 
-gsize
-tunit_cpu_winograd_weight_size (const CpuWinograd *w)
+static gsize
+winograd_weight_size (const Winograd *w)
 {
   return (gsize) (w->m + 2) * (w->m + 2) * w->rows * w->in_channels;
 }
 
 /* Row q of the transformed weights, eight input channels at a time. */
 ALWAYS_INLINE void
-transform_weights_row_body (const CpuWinograd *w, int q, float *u)
+transform_weights_row_body (const Winograd *w, int q, float *u)
 {
   int m = w->m, n = m + 2, C = w->in_channels;
   const float *G = m == 2 ? &G2f[0][0] : &G4f[0][0];
@@ -130,7 +133,7 @@ transform_weights_row_body (const CpuWinograd *w, int q, float *u)
     transform_kernel (m, g, u + c, C);
   }
 }
-VOID_VARIANTS (transform_weights_row, (const CpuWinograd *w, int q, float *u), (w, q, u))
+VOID_VARIANTS (transform_weights_row, (const Winograd *w, int q, float *u), (w, q, u))
 
 /* Fills u[rows][(m+2)^2][in_channels]: each row's transforms are written
  * in one sequential run (writing (m+2)^2 far-apart streams instead made
@@ -138,7 +141,7 @@ VOID_VARIANTS (transform_weights_row, (const CpuWinograd *w, int q, float *u), (
  * reads its matrix at u + xi * in_channels with a row stride of
  * (m+2)^2 * in_channels. */
 static void
-transform_weights (const CpuWinograd *w, float *u, int first, int count, int threads)
+transform_weights (const Winograd *w, float *u, int first, int count, int threads)
 {
   gsize row = (gsize) (w->m + 2) * (w->m + 2) * w->in_channels;
 #pragma omp parallel for num_threads (threads) schedule (static)
@@ -155,7 +158,7 @@ transform_weights (const CpuWinograd *w, float *u, int first, int count, int thr
 #define WEIGHT_BLOCK_BUDGET ((gsize) 10 << 20)
 
 static int
-weight_block_rows (const CpuWinograd *w)
+weight_block_rows (const Winograd *w)
 {
   if (w->u != NULL)
     return w->rows;
@@ -163,56 +166,39 @@ weight_block_rows (const CpuWinograd *w)
   return (int) CLAMP (WEIGHT_BLOCK_BUDGET / row, (gsize) MIN (w->rows, 64), (gsize) w->rows);
 }
 
-gsize
-tunit_cpu_winograd_weight_scratch_size (const CpuWinograd *w)
+static gsize
+winograd_weight_scratch_size (const Winograd *w)
 {
   if (w->u != NULL)
     return 0;
   return (gsize) weight_block_rows (w) * (w->m + 2) * (w->m + 2) * w->in_channels;
 }
 
-static CpuWinograd *
-winograd_alloc (const TunitNode *node, int m, gboolean phases, gboolean cached,
-                TunitCpuIsa isa)
+static Winograd *
+winograd_new (const CpuConv *conv, int m, gboolean cached, TunitCpuIsa isa)
 {
-  CpuWinograd *w = g_new0 (CpuWinograd, 1);
+  Winograd *w = g_new0 (Winograd, 1);
   w->m = m;
   w->isa = isa;
-  w->in_channels = node->in_channels;
-  w->channels = node->channels;
-  w->rows = phases ? 4 * node->channels : node->channels;
-  w->phases = phases;
-  w->activation = node->activation;
-  w->weight = node->weight;
+  w->in_channels = conv->in_channels;
+  w->channels = conv->channels;
+  w->rows = conv->rows;
+  w->phases = conv->phases;
+  w->pad = conv->pad;
+  w->activation = conv->activation;
+  w->weight = conv->weight;
   w->bias = g_new0 (float, w->rows);
   for (int q = 0; q < w->rows; q++)
-    w->bias[q] = node->bias ? node->bias[q % node->channels] : 0.0f;
+    w->bias[q] = conv_row_bias (conv, q);
   if (cached) {
-    w->u = g_new (float, tunit_cpu_winograd_weight_size (w));
+    w->u = g_new (float, winograd_weight_size (w));
     transform_weights (w, w->u, 0, w->rows, 1);
   }
   return w;
 }
 
-CpuWinograd *
-tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached, TunitCpuIsa isa)
-{
-  CpuWinograd *w = winograd_alloc (node, m, FALSE, cached, isa);
-  w->pad = node->pad_mode == TUNIT_PAD_ZERO ? CPU_PAD_ZERO : CPU_PAD_REFLECT;
-  return w;
-}
-
-CpuWinograd *
-tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m, gboolean cached,
-                                  TunitCpuIsa isa)
-{
-  CpuWinograd *w = winograd_alloc (node, m, TRUE, cached, isa);
-  w->pad = CPU_PAD_REPLICATE;
-  return w;
-}
-
-void
-tunit_cpu_winograd_free (CpuWinograd *w)
+static void
+winograd_free (Winograd *w)
 {
   if (w == NULL)
     return;
@@ -228,7 +214,7 @@ typedef struct {
 } WinogradGeometry;
 
 static WinogradGeometry
-winograd_geometry (const CpuWinograd *w, const TunitShape *in)
+winograd_geometry (const Winograd *w, const TunitShape *in)
 {
   WinogradGeometry g;
   int m = w->m, n = m + 2;
@@ -240,16 +226,16 @@ winograd_geometry (const CpuWinograd *w, const TunitShape *in)
   return g;
 }
 
-gsize
-tunit_cpu_winograd_scratch_size (const CpuWinograd *w, const TunitShape *in)
+static gsize
+winograd_scratch_size (const Winograd *w, const TunitShape *in)
 {
   WinogradGeometry g = winograd_geometry (w, in);
   int n = w->m + 2;
   return (gsize) n * n * (w->in_channels + w->rows) * g.tiles_w * g.chunk_rows;
 }
 
-gsize
-tunit_cpu_winograd_thread_scratch (const CpuWinograd *w, const TunitShape *in)
+static gsize
+winograd_thread_scratch (const Winograd *w, const TunitShape *in)
 {
   WinogradGeometry g = winograd_geometry (w, in);
   int m = w->m, n = m + 2;
@@ -261,7 +247,7 @@ tunit_cpu_winograd_thread_scratch (const CpuWinograd *w, const TunitShape *in)
 /* The padded rows of one input channel for tile rows t0 .. t0+rows-1:
  * band[(m*rows+2)][band_width], zero beyond the padding. */
 static void
-fill_band (const CpuWinograd *w, const float *plane, const TunitShape *in, int y_first,
+fill_band (const Winograd *w, const float *plane, const TunitShape *in, int y_first,
            int band_rows, int band_width, float *band)
 {
   int H = in->height, W = in->width;
@@ -411,7 +397,7 @@ VOID_VARIANTS (output_transform_row, OUTPUT_TRANSFORM_ROW_PARAMS, OUTPUT_TRANSFO
 /* GEMM rows q0 .. q0+count-1 of the convolution (output channels, or
  * phase x channel), whose transformed weights are u[count][(m+2)^2][C]. */
 static void
-winograd_rows (const CpuWinograd *w, const WinogradGeometry *geometry, const float *input,
+winograd_rows (const Winograd *w, const WinogradGeometry *geometry, const float *input,
                const TunitShape *in, int q0, int count, const float *u, float *output,
                float *scratch, float **thread_scratch, int threads)
 {
@@ -480,10 +466,10 @@ winograd_rows (const CpuWinograd *w, const WinogradGeometry *geometry, const flo
   }
 }
 
-void
-tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitShape *in,
-                        float *output, float *scratch, float **thread_scratch,
-                        float *weight_scratch, int threads)
+static void
+winograd_run_variant (const Winograd *w, const float *input, const TunitShape *in,
+                      float *output, float *scratch, float **thread_scratch,
+                      float *weight_scratch, int threads)
 {
   WinogradGeometry g = winograd_geometry (w, in);
   int block = weight_block_rows (w);
@@ -497,3 +483,102 @@ tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitSha
     winograd_rows (w, &g, input, in, q0, count, u, output, scratch, thread_scratch, threads);
   }
 }
+
+/* ------------------------------------------------------ the algorithm */
+
+/* The forms a node has used, made when first needed: [F(2x2), F(4x4)] x
+ * [transformed per run, kept]. */
+typedef struct {
+  TunitCpuIsa isa;
+  Winograd *forms[2][2];
+  Winograd *current;      /* the form for the prepared size */
+} WinogradState;
+
+/* Large frames: a graph whose largest value has at least this many floats
+ * transforms the Winograd weights on every frame instead of keeping them
+ * (the transform is then a small part of the frame, and the kept weights
+ * would cost up to 4x the model's size in memory). */
+#define LARGE_FRAME_VALUE ((gsize) 8 << 20)
+
+static gboolean
+keep_transformed_weights (const CpuConvPolicy *policy)
+{
+  if (policy->keep_weights != 0)
+    return policy->keep_weights > 0;
+  return policy->largest_value < LARGE_FRAME_VALUE;
+}
+
+/* F(4x4,3x3) does 4x fewer multiplications than direct convolution,
+ * F(2x2,3x3) 2.25x; F(4x4) needs enough tiles to keep the GEMMs wide.  So:
+ * F(4x4) on inputs of at least 24x24, F(2x2) on smaller ones.  Kept F(4x4)
+ * weights take 36/9 of the model's 3x3 weights (about 400 MB for the
+ * img_size-128 model at frames up to LARGE_FRAME_VALUE); at 256x256 they
+ * made a frame about 10% faster than kept F(2x2) weights. */
+static int
+winograd_tile (const CpuConvPolicy *policy, const TunitShape *in)
+{
+  if (policy->winograd_tile == 2 || policy->winograd_tile == 4)
+    return policy->winograd_tile;
+  return in->height >= 24 && in->width >= 24 ? 4 : 2;
+}
+
+static gboolean
+winograd_applies (const CpuConv *conv, const CpuConvPolicy *policy)
+{
+  return !policy->reference_only && conv->kernel == 3 && conv->stride == 1
+         && conv->padding == 1;
+}
+
+static void *
+winograd_prepare (const CpuConv *conv, const CpuContext *cpu)
+{
+  WinogradState *state = g_new0 (WinogradState, 1);
+  state->isa = cpu->isa;
+  return state;
+}
+
+static void
+winograd_state_free (void *data)
+{
+  WinogradState *state = data;
+  for (int k = 0; k < 4; k++)
+    winograd_free (state->forms[k / 2][k % 2]);
+  g_free (state);
+}
+
+static void
+winograd_size (void *data, const CpuConv *conv, const CpuConvPolicy *policy,
+               const TunitShape *in, const TunitShape *out, CpuScratchSize *need)
+{
+  WinogradState *state = data;
+  int m = winograd_tile (policy, in);
+  gboolean keep = keep_transformed_weights (policy);
+  Winograd **form = &state->forms[m == 4][keep != 0];
+  if (*form == NULL)
+    *form = winograd_new (conv, m, keep, state->isa);
+  state->current = *form;
+  *need = (CpuScratchSize) {
+    .shared = winograd_scratch_size (*form, in),
+    .per_thread = winograd_thread_scratch (*form, in),
+    .weights = winograd_weight_scratch_size (*form),
+  };
+}
+
+static void
+winograd_run (void *data, const CpuConv *conv, const float *input, const TunitShape *in,
+              float *output, const TunitShape *out, const CpuScratch *scratch,
+              const CpuContext *cpu)
+{
+  const WinogradState *state = data;
+  winograd_run_variant (state->current, input, in, output, scratch->shared,
+                        scratch->per_thread, scratch->weights, cpu->threads);
+}
+
+const CpuConvAlgorithm tunit_cpu_winograd_conv = {
+  .name = "Winograd",
+  .applies = winograd_applies,
+  .prepare = winograd_prepare,
+  .free = winograd_state_free,
+  .size = winograd_size,
+  .run = winograd_run,
+};

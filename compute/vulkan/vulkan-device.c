@@ -291,7 +291,6 @@ tunit_vk_context_new (const TunitEngineOptions *options, GError **error)
   ctx->conv_config_override = options->vulkan_conv_tile > 0
                               ? MIN (options->vulkan_conv_tile - 1, TUNIT_VK_N_CONV_TILES - 1)
                               : -1;
-  ctx->phase_split = !options->unfused_upsample && !options->reference_kernels;
   ctx->profile = options->profile;
   if (!open_loader (ctx, error) || !create_instance (ctx, options->vulkan_validation, error)) {
     tunit_vk_context_free (ctx);
