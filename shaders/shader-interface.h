@@ -80,7 +80,8 @@ typedef enum { TUNIT_CONV_MODES (TUNIT_CONSTANT) } TunitConvMode;
   int rows;                       /* 1: a padded row (top, bottom); 0: a column */ \
   int line;                       /* its coordinate in the padded upsampled image */  \
   int target;                     /* the output row or column that gains the term */ \
-  int pixels;                     /* output pixels along it */
+  int pixels;                     /* output pixels along it */                 \
+  int w_stride;                   /* values per K row of the weights (>= out_c) */
 
 /* norm_stats.comp */
 #define TUNIT_NORM_STATS_PUSH                                                  \

@@ -208,8 +208,8 @@ gboolean tunit_vk_buffer_upload (TunitVkContext *ctx, TunitVkBuffer *buffer,
 /* The weights of one lowered graph in one device buffer, each tensor
  * aligned for binding at an offset, in the layouts the shaders read:
  * convolution and linear weights transposed to [K][out] (the phase
- * weights of an upsampled convolution likewise, 4 x channels wide), the
- * border terms' weights as the lowering made them, [out][in][k].  Storage
+ * weights of an upsampled convolution likewise, 4 x channels wide, and
+ * its border terms' [in * k][out]).  Storage
  * precision.  Convolution rows are padded to a multiple of
  * TUNIT_VK_WEIGHT_ROW_MULTIPLE outputs (zeros) so that conv2d_direct.comp
  * can fetch four output channels at once. */
@@ -223,6 +223,7 @@ typedef struct {
   TunitVkTensor weight, bias;
   int row_stride;              /* values per K row of the transposed weights */
   TunitVkTensor *terms;        /* UPSAMPLED_CONV: [phases->n_terms], else NULL */
+  int term_stride;             /* values per K row of the terms' weights */
 } TunitVkNodeWeights;
 
 typedef struct {

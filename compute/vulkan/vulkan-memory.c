@@ -235,8 +235,11 @@ put_node (WeightImage *image, const TunitNode *node, TunitVkNodeWeights *weights
                                       weights->row_stride);
     if (weights->terms == NULL)
       weights->terms = g_new0 (TunitVkTensor, MAX (phases->n_terms, 1));
+    /* transposed like a convolution's, four output channels per texel */
+    weights->term_stride = padded_rows (out);
     for (int t = 0; t < phases->n_terms; t++)
-      weights->terms[t] = put_array (image, phases->terms[t].weight, out * in * node->kernel);
+      weights->terms[t] = put_transposed (image, phases->terms[t].weight, out,
+                                          in * node->kernel, weights->term_stride);
     break;
   }
   case TUNIT_OP_LINEAR:

@@ -172,15 +172,22 @@ record_border_term (TunitVkRecorder *recorder, int index, int t, GError **error)
     .line = near ? -term->line : across - 1 + term->line,
     .target = near ? term->output_line : across - 1 - term->output_line,
     .pixels = rows ? out->width : out->height,
+    .w_stride = weights_of (recorder, index)->term_stride,
   };
+  /* the direct tile's blocking: 8 channels x 4 pixels per invocation */
+  const TunitVkConvTile *tile = &tunit_vk_conv_tiles[TUNIT_VK_CONV_TILE_DIRECT];
+  guint32 workgroup = context_of (recorder)->properties.deviceType
+                      == VK_PHYSICAL_DEVICE_TYPE_CPU ? 16 : BORDER_WORKGROUP;
   TunitVkDispatch d = {
     .kernel = TUNIT_VK_KERNEL_UPSAMPLE_BORDER,
-    .spec = { [TUNIT_SPEC_WORKGROUP] = BORDER_WORKGROUP, [TUNIT_SPEC_KERNEL] = node->kernel,
+    .spec = { [TUNIT_SPEC_WORKGROUP] = workgroup, [TUNIT_SPEC_THREAD_M] = tile->tm,
+              [TUNIT_SPEC_THREAD_N] = tile->tn, [TUNIT_SPEC_KERNEL] = node->kernel,
               [TUNIT_SPEC_PAD_REFLECT] = node->pad_mode == TUNIT_PAD_REFLECT },
     .bindings = { tunit_vk_value_binding (recorder, node->inputs[0], FALSE),
                   tunit_vk_weight_binding (recorder, &weights_of (recorder, index)->terms[t]),
                   { 0 }, tunit_vk_value_binding (recorder, index, TRUE) },
-    .groups = { div_up (push.pixels, BORDER_WORKGROUP), out->channels, 1 },
+    .groups = { div_up (push.pixels, (gsize) workgroup * tile->tn),
+                div_up (out->channels, tile->tm), 1 },
   };
   return tunit_vk_record_dispatch (recorder, &d, &push, sizeof push, error);
 }

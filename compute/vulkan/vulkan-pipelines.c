@@ -43,7 +43,8 @@ typedef enum {
 static Signature
 kernel_signature (TunitVkKernel kernel)
 {
-  return kernel == TUNIT_VK_KERNEL_CONV2D_DIRECT ? SIGNATURE_TEXEL_INPUTS : SIGNATURE_STORAGE;
+  return kernel == TUNIT_VK_KERNEL_CONV2D_DIRECT || kernel == TUNIT_VK_KERNEL_UPSAMPLE_BORDER
+         ? SIGNATURE_TEXEL_INPUTS : SIGNATURE_STORAGE;
 }
 
 VkDescriptorType
@@ -64,7 +65,7 @@ VkFormat
 tunit_vk_kernel_texel_format (TunitVkKernel kernel, int binding, gboolean fp16)
 {
   /* conv2d_direct.comp fetches four output channels of weights at once */
-  if (kernel == TUNIT_VK_KERNEL_CONV2D_DIRECT && binding == 1)
+  if (kernel_signature (kernel) == SIGNATURE_TEXEL_INPUTS && binding == 1)
     return fp16 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
   return fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
 }
