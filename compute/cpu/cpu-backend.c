@@ -160,7 +160,7 @@ scratch_needed (CpuGraph *graph, const TunitGraphLayout *layout)
     exec->algorithm->size (exec->state, &exec->conv, &policy, in, &layout->shapes[i], &need);
     cpu_scratch_size_grow (&total, &need);
     if (node->op == TUNIT_OP_UPSAMPLED_CONV) {
-      CpuScratchSize border = { .shared = tunit_cpu_upsample_border_scratch (node, in) };
+      CpuScratchSize border = { .per_thread = tunit_cpu_upsample_border_scratch (node, in) };
       cpu_scratch_size_grow (&total, &border);
     }
   }
@@ -229,7 +229,7 @@ run_node (CpuGraph *graph, int i, const float *const *inputs)
     exec->algorithm->run (exec->state, &exec->conv, in[0], in_shape[0], out, &layout->shapes[i],
                           &graph->scratch, cpu);
     tunit_cpu_upsample_border_run (node, in[0], in_shape[0], out, &layout->shapes[i],
-                                   graph->scratch.shared, cpu);
+                                   graph->scratch.per_thread, cpu);
     break;
   case TUNIT_OP_NORM:
     tunit_cpu_norm (node, in[0], in_shape[0], out, graph->parameters, cpu);

@@ -133,11 +133,11 @@ extern const CpuConvAlgorithm tunit_cpu_im2col_conv;
 /* ------------------------------------------------------------- the rest */
 
 /* The border terms of an UPSAMPLED_CONV node (lowering.h), added to the
- * output of its phases.  in: the small image. */
+ * output of its phases.  in: the small image; scratch per thread. */
 gsize tunit_cpu_upsample_border_scratch (const TunitNode *node, const TunitShape *in);
 void tunit_cpu_upsample_border_run (const TunitNode *node, const float *input,
                                     const TunitShape *in, float *output, const TunitShape *out,
-                                    float *scratch, const CpuContext *cpu);
+                                    float **thread_scratch, const CpuContext *cpu);
 
 /* NORM; output may be input (in place). */
 void tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,

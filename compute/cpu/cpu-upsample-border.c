@@ -4,20 +4,25 @@
  * phases read, along one padded line, convolved with the term's kernel row
  * (or column) and added to one output line.  One GEMM per term and chunk
  * of the line, M x n x (in_channels * k): for TUNIT's reflected 5x5, four
- * terms of depth 5C where recomputing the border pixels would take 25C. */
+ * terms of depth 5C where recomputing the border pixels would take 25C.
+ * Two parallel passes (rows, then columns), a thread per output line:
+ * synchronising the threads inside every term cost more than the terms
+ * on a busy machine. */
 #include "cpu-common.h"
 #include "phase-split.h"
 
 #include <cblas.h>
 
-/* Output positions per GEMM, so that the columns stay within the budget. */
+/* Output positions per GEMM, so that each thread's columns stay within an
+ * eighth of the column budget (every thread has its own). */
 static int
 chunk_length (const TunitNode *node, int line_length)
 {
   gsize depth = (gsize) node->in_channels * node->kernel;
-  return (int) CLAMP (TUNIT_CPU_COLUMN_BUDGET / depth, 1, (gsize) line_length);
+  return (int) CLAMP (TUNIT_CPU_COLUMN_BUDGET / 8 / depth, 1, (gsize) line_length);
 }
 
+/* Per thread. */
 gsize
 tunit_cpu_upsample_border_scratch (const TunitNode *node, const TunitShape *in)
 {
@@ -89,49 +94,71 @@ add_to_output (const TunitNode *node, const TermLine *line, const float *result,
   }
 }
 
+/* One term, on one thread (the terms of different output lines run on
+ * different threads). */
 static void
 run_term (const TunitNode *node, const TunitBorderTerm *term, const float *input,
-          const TunitShape *in, float *output, const TunitShape *out, float *scratch,
-          const CpuContext *cpu)
+          const TunitShape *in, float *output, const TunitShape *out, float *scratch)
 {
   TermLine line;
   if (!term_line (term, in, &line))
     return;
   int C = node->in_channels, M = node->channels, k = node->kernel;
   int span = line.length + k - 1, chunk = chunk_length (node, line.length), depth = C * k;
-  float *d = scratch;                            /* [C][span] */
-  float *columns = d + (gsize) C * span;         /* [C * k][chunk] */
+  float *d = scratch;                                /* [C][span] */
+  float *columns = d + (gsize) C * span;             /* [C * k][chunk] */
   float *result = columns + (gsize) depth * chunk;   /* [M][chunk] */
-#pragma omp parallel for num_threads (cpu->threads) schedule (static)
   for (int c = 0; c < C; c++)
     fill_difference (node, &line, input, in, d, c);
   for (int first = 0; first < line.length; first += chunk) {
     int count = MIN (chunk, line.length - first);
-#pragma omp parallel num_threads (cpu->threads)
-    {
-      /* output position first + i reads line positions first + i + s, s < k */
-#pragma omp for schedule (static)
-      for (int row = 0; row < depth; row++)
-        memcpy (columns + (gsize) row * count, d + (gsize) (row / k) * span + first + row % k,
-                sizeof (float) * count);
-      int id = THREAD_ID (), nt = THREAD_COUNT ();
-      int m0 = M * id / nt, m1 = M * (id + 1) / nt;
-      if (m1 > m0)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, count, depth, 1.0f,
-                     term->weight + (gsize) m0 * depth, depth, columns, count, 0.0f,
-                     result + (gsize) m0 * count, count);
-      for (int o = m0; o < m1; o++)
-        add_to_output (node, &line, result, first, count, output, out, o);
-    }
+    /* output position first + i reads line positions first + i + s, s < k */
+    for (int row = 0; row < depth; row++)
+      memcpy (columns + (gsize) row * count, d + (gsize) (row / k) * span + first + row % k,
+              sizeof (float) * count);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, count, depth, 1.0f,
+                 term->weight, depth, columns, count, 0.0f, result, count);
+    for (int o = 0; o < M; o++)
+      add_to_output (node, &line, result, first, count, output, out, o);
   }
+}
+
+static gboolean
+term_on_rows (const TunitBorderTerm *term)
+{
+  return term->side == TUNIT_SIDE_TOP || term->side == TUNIT_SIDE_BOTTOM;
+}
+
+/* The terms of one output line: side and output_line. */
+static int
+line_key (const TunitBorderTerm *term)
+{
+  return term->output_line * 4 + term->side;
 }
 
 void
 tunit_cpu_upsample_border_run (const TunitNode *node, const float *input, const TunitShape *in,
-                               float *output, const TunitShape *out, float *scratch,
+                               float *output, const TunitShape *out, float **thread_scratch,
                                const CpuContext *cpu)
 {
-  /* one after another: terms of the same output pixels add up */
-  for (int t = 0; t < node->phases->n_terms; t++)
-    run_term (node, &node->phases->terms[t], input, in, output, out, scratch, cpu);
+  const TunitPhaseSplit *phases = node->phases;
+  /* row terms, then column terms (they share the corner pixels); within a
+   * pass, each output line on one thread; all on one thread where the
+   * frame is so small that near and far lines may coincide */
+  int deepest = 0;
+  for (int t = 0; t < phases->n_terms; t++)
+    deepest = MAX (deepest, phases->terms[t].output_line);
+  for (int pass = 0; pass < 2; pass++) {
+    gboolean rows = pass == 0;
+    int across = rows ? out->height : out->width;
+    int threads = across > 2 * deepest + 1 ? cpu->threads : 1;
+    int keys = 4 * (deepest + 1);
+#pragma omp parallel for num_threads (threads) schedule (dynamic)
+    for (int key = 0; key < keys; key++)
+      for (int t = 0; t < phases->n_terms; t++) {
+        const TunitBorderTerm *term = &phases->terms[t];
+        if (term_on_rows (term) == rows && line_key (term) == key)
+          run_term (node, term, input, in, output, out, thread_scratch[THREAD_ID ()]);
+      }
+  }
 }
