@@ -417,9 +417,9 @@ static const ConvCase conv_cases[] = {
   { 4, 4, 1, 1, 0, TUNIT_PAD_ZERO, TUNIT_ACTIVATION_NONE, TRUE, FALSE, 3, 3 },
   { 24, 8, 3, 1, 1, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_RELU, TRUE, FALSE, 30, 26 },
   /* after an upsampling: phase splits at several kernel sizes (5x5 and
-   * 7x7 with border terms, 3x3 without), zero padding, a frame that is all
-   * border, a wider one; with an activation and border terms the lowering
-   * leaves the pair unfused */
+   * 7x7 with border terms, 3x3 without), zero padding, frames that are all
+   * border (where near and far border lines meet), wider ones; with an
+   * activation and border terms the lowering leaves the pair unfused */
   { 12, 6, 5, 1, 2, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_NONE, TRUE, TRUE, 6, 5 },
   { 12, 6, 5, 1, 2, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_RELU, TRUE, TRUE, 6, 5 },
   { 6, 8, 3, 1, 1, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_RELU, TRUE, TRUE, 7, 4 },
@@ -427,6 +427,7 @@ static const ConvCase conv_cases[] = {
   { 6, 5, 5, 1, 2, TUNIT_PAD_ZERO, TUNIT_ACTIVATION_NONE, FALSE, TRUE, 4, 7 },
   { 4, 5, 3, 1, 1, TUNIT_PAD_ZERO, TUNIT_ACTIVATION_NONE, TRUE, TRUE, 5, 3 },
   { 8, 12, 5, 1, 2, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_NONE, TRUE, TRUE, 2, 2 },
+  { 3, 4, 5, 1, 2, TUNIT_PAD_ZERO, TUNIT_ACTIVATION_NONE, TRUE, TRUE, 1, 3 },
   { 40, 36, 5, 1, 2, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_NONE, TRUE, TRUE, 9, 13 },
   { 32, 16, 5, 1, 2, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_NONE, TRUE, TRUE, 14, 30 },
 };
