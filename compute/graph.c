@@ -1,6 +1,6 @@
 /* graph.c - what is known of every op (graph.h's TUNIT_OPS list): its name,
- * the shape of its output, whether it may overwrite its first input; and
- * the shape inference and FLOP count of whole graphs. */
+ * its inputs, the shape of its output, whether it may overwrite its first
+ * input; and the shape inference and FLOP count of whole graphs. */
 #include "graph.h"
 
 typedef enum {
@@ -15,12 +15,13 @@ typedef enum {
 
 typedef struct {
   const char *name;
+  int inputs;
   ShapeRule shape;
   gboolean in_place;
 } OpInfo;
 
-#define TUNIT_OP_INFO(kind, name, shape, in_place) \
-  [TUNIT_OP_##kind] = { name, SHAPE_##shape, in_place },
+#define TUNIT_OP_INFO(kind, name, inputs, shape, in_place) \
+  [TUNIT_OP_##kind] = { name, inputs, SHAPE_##shape, in_place },
 static const OpInfo ops[TUNIT_N_OPS] = { TUNIT_OPS (TUNIT_OP_INFO) };
 #undef TUNIT_OP_INFO
 
@@ -28,6 +29,12 @@ const char *
 tunit_op_name (TunitOpKind op)
 {
   return op < TUNIT_N_OPS ? ops[op].name : "unknown op";
+}
+
+int
+tunit_op_input_count (TunitOpKind op)
+{
+  return op < TUNIT_N_OPS ? ops[op].inputs : 0;
 }
 
 gboolean

@@ -16,9 +16,9 @@
  * convolutions, [out][in] for linear layers) and belong to the model or to
  * the lowered graph.
  *
- * The op kinds are one list (TUNIT_OPS below): its name, how its output
- * shape follows from its input (graph.c) and whether it may write over
- * its first input.
+ * The op kinds are one list (TUNIT_OPS below): for each its name, its
+ * number of inputs, how its output shape follows from its first input
+ * (graph.c) and whether it may write over that input.
  */
 #ifndef TUNIT_GRAPH_H
 #define TUNIT_GRAPH_H
@@ -27,23 +27,23 @@
 
 G_BEGIN_DECLS
 
-/* X (KIND, name, shape rule, may run in place) for each op.  Shape rules
- * (graph.c): SAME (as inputs[0]), CONV, UPSAMPLE, POOL, VECTOR
- * ([channels,1,1]), INPUT.  "Lowered" ops appear only in lowered graphs,
- * "described" ones only in descriptions. */
-#define TUNIT_OPS(X)                                                                      \
-  X (INPUT, "input", INPUT, FALSE)                  /* a graph input (image or vector) */ \
-  X (CONV, "convolution", CONV, FALSE)              /* 2-D convolution with padding */    \
-  X (BATCH_NORM, "batch norm", SAME, FALSE)         /* eval-mode; described only */       \
-  X (NORM, "instance norm", SAME, TRUE)             /* current frame's statistics */      \
-  X (UPSAMPLE_NEAREST2X, "nearest upsampling", UPSAMPLE, FALSE)                           \
-  X (UPSAMPLED_CONV, "upsampled convolution", UPSAMPLE_CONV, FALSE) /* lowered only */    \
-  X (MAX_POOL2X2, "max pooling", POOL, FALSE)       /* 2x2, stride 2, floor */            \
-  X (GLOBAL_AVERAGE_POOL, "average pooling", VECTOR, FALSE) /* mean over H x W */         \
-  X (LINEAR, "linear", VECTOR, FALSE)               /* fully connected */                 \
-  X (RESIDUAL_ADD, "residual add", SAME, TRUE)      /* inputs[0] + scale * inputs[1] */
+/* X (KIND, name, inputs, shape rule, may run in place) for each op.  Shape
+ * rules (graph.c): SAME (as inputs[0]), CONV, UPSAMPLE, UPSAMPLE_CONV,
+ * POOL, VECTOR ([channels,1,1]), INPUT.  BATCH_NORM appears only in
+ * descriptions, UPSAMPLED_CONV only in lowered graphs. */
+#define TUNIT_OPS(X)                                                                         \
+  X (INPUT, "input", 0, INPUT, FALSE)                /* a graph input (image or vector) */   \
+  X (CONV, "convolution", 1, CONV, FALSE)            /* 2-D convolution with padding */      \
+  X (BATCH_NORM, "batch norm", 1, SAME, FALSE)       /* eval-mode, running statistics */     \
+  X (NORM, "instance norm", 1, SAME, TRUE)           /* current frame's statistics */        \
+  X (UPSAMPLE_NEAREST2X, "nearest upsampling", 1, UPSAMPLE, FALSE)                           \
+  X (UPSAMPLED_CONV, "upsampled convolution", 1, UPSAMPLE_CONV, FALSE) /* lowering.h */      \
+  X (MAX_POOL2X2, "max pooling", 1, POOL, FALSE)     /* 2x2, stride 2, floor */              \
+  X (GLOBAL_AVERAGE_POOL, "average pooling", 1, VECTOR, FALSE) /* mean over H x W */         \
+  X (LINEAR, "linear", 1, VECTOR, FALSE)             /* fully connected */                   \
+  X (RESIDUAL_ADD, "residual add", 2, SAME, TRUE)    /* inputs[0] + scale * inputs[1] */
 
-#define TUNIT_OP_ENUM(kind, name, shape, in_place) TUNIT_OP_##kind,
+#define TUNIT_OP_ENUM(kind, name, inputs, shape, in_place) TUNIT_OP_##kind,
 typedef enum { TUNIT_OPS (TUNIT_OP_ENUM) TUNIT_N_OPS } TunitOpKind;
 #undef TUNIT_OP_ENUM
 
@@ -110,6 +110,7 @@ typedef struct {
 
 /* What graph.c knows of each op. */
 const char *tunit_op_name (TunitOpKind op);
+int tunit_op_input_count (TunitOpKind op);
 gboolean tunit_op_may_run_in_place (TunitOpKind op);
 
 /* Index of the INPUT node that is graph input k, or -1. */

@@ -59,12 +59,6 @@ count_readers (Work *work)
 
 /* ----------------------------------------------------------- checking */
 
-static int
-expected_inputs (TunitOpKind op)
-{
-  return op == TUNIT_OP_INPUT ? 0 : op == TUNIT_OP_RESIDUAL_ADD ? 2 : 1;
-}
-
 static gboolean
 check_node (const TunitGraph *graph, int i, GError **error)
 {
@@ -72,7 +66,7 @@ check_node (const TunitGraph *graph, int i, GError **error)
   const char *problem = NULL;
   if (node->op >= TUNIT_N_OPS || node->op == TUNIT_OP_UPSAMPLED_CONV)
     problem = "an op that a description cannot hold";
-  else if (node->n_inputs != expected_inputs (node->op))
+  else if (node->n_inputs != tunit_op_input_count (node->op))
     problem = "the wrong number of inputs";
   for (int k = 0; problem == NULL && k < node->n_inputs; k++)
     if (node->inputs[k] < 0 || node->inputs[k] >= i)

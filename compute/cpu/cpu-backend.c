@@ -106,7 +106,8 @@ prepare_node (CpuGraph *graph, int i, GError **error)
   case TUNIT_OP_UPSAMPLED_CONV: {
     conv_of_node (node, &exec->conv);
     CpuConvPolicy policy = conv_policy (graph, 0);
-    for (guint a = 0; exec->algorithm == NULL; a++)
+    /* the last, im2col, takes any convolution */
+    for (guint a = 0; exec->algorithm == NULL && a < G_N_ELEMENTS (algorithms); a++)
       if (algorithms[a]->applies (&exec->conv, &policy))
         exec->algorithm = algorithms[a];
     if (exec->algorithm->prepare != NULL)

@@ -443,20 +443,17 @@ preferred_device (const DeviceInfo *infos, guint32 count)
 }
 
 /* options->device_index, -1 = choose. */
-static gboolean
-requested_device (const TunitEngineOptions *options, int *index, GError **error)
+static int
+requested_device (const TunitEngineOptions *options)
 {
-  *index = options != NULL ? options->device_index : -1;
-  return TRUE;
+  return options != NULL ? options->device_index : -1;
 }
 
 static int
 choose_device (const DeviceInfo *infos, guint32 count, const TunitEngineOptions *options,
                GError **error)
 {
-  int index;
-  if (!requested_device (options, &index, error))
-    return -1;
+  int index = requested_device (options);
   if (index >= (int) count) {
     g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT,
                  "Vulkan device %d does not exist: there %s %u device%s (0..%u)", index,
@@ -574,9 +571,7 @@ tunit_vk_context_open_device (TunitVkContext *ctx, const TunitEngineOptions *opt
   g_autofree DeviceInfo *infos = list_devices (ctx, &count, error);
   if (infos == NULL)
     return FALSE;
-  int requested;
-  if (!requested_device (options, &requested, error))
-    return FALSE;
+  int requested = requested_device (options);
   int index = choose_device (infos, count, options, error);
   if (index < 0)
     return FALSE;
