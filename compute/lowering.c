@@ -195,18 +195,22 @@ static float *
 phase_weights (const TunitNode *node, int kernel, int rows)
 {
   int k = node->kernel, r = k / 2, out = node->channels, in = node->in_channels;
+  int *taps = g_new (int, 2 * k);           /* taps[phase * k + tap] */
+  for (int i = 0; i < 2 * k; i++)
+    taps[i] = tunit_phase_tap (i / k, i % k, r);
   float *phases = g_new0 (float, (gsize) rows * in * kernel * kernel);
-  for (int o = 0; o < out; o++)
-    for (int c = 0; c < in; c++)
-      for (int ky = 0; ky < k; ky++)
-        for (int kx = 0; kx < k; kx++) {
-          float value = node->weight[(((gsize) o * in + c) * k + ky) * k + kx];
-          for (int phase = 0; phase < 4; phase++) {
-            int dy = tunit_phase_tap (phase / 2, ky, r), dx = tunit_phase_tap (phase % 2, kx, r);
-            gsize q = (gsize) phase * out + o;
-            phases[((q * in + c) * kernel + dy) * kernel + dx] += value;
-          }
-        }
+  for (int phase = 0; phase < 4; phase++) {
+    const int *dy = taps + (phase / 2) * k, *dx = taps + (phase % 2) * k;
+    for (int o = 0; o < out; o++)
+      for (int c = 0; c < in; c++) {
+        const float *from = node->weight + ((gsize) o * in + c) * k * k;
+        float *to = phases + (((gsize) phase * out + o) * in + c) * kernel * kernel;
+        for (int ky = 0; ky < k; ky++)
+          for (int kx = 0; kx < k; kx++)
+            to[dy[ky] * kernel + dx[kx]] += from[ky * k + kx];
+      }
+  }
+  g_free (taps);
   return phases;
 }
 
