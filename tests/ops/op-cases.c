@@ -325,8 +325,8 @@ max_error (const float *got, const float *want, gsize count, double *largest)
   return worst;
 }
 
-static int
-count_op (const TunitGraph *graph, TunitOpKind op)
+int
+op_graph_count (const TunitGraph *graph, TunitOpKind op)
 {
   int n = 0;
   for (int i = 0; i < graph->n_nodes; i++)
@@ -381,7 +381,7 @@ check_graph (const OpTableRun *run, Builder *b, const RunSpec *spec, double tole
       if (pass == 0)
         g_test_message ("%s [%s] output %d: max error %.3g (max |value| %.3g; %d nodes lowered, "
                         "%d upsampled convolutions)", label, run->label, k, e, largest,
-                        lowered->n_nodes, count_op (lowered, TUNIT_OP_UPSAMPLED_CONV));
+                        lowered->n_nodes, op_graph_count (lowered, TUNIT_OP_UPSAMPLED_CONV));
       if (!(e / MAX (1.0, largest) <= tolerance))
         g_error ("%s [%s]: output %d differs by %.3g (tolerance %.3g x max (1, %.3g))", label,
                  run->label, k, e, tolerance, largest);

@@ -31,6 +31,9 @@ typedef struct {
  * generator-like and an MLP-like graph.  Fails the test on a mismatch. */
 void op_table_run (const OpTableRun *run);
 
+/* Nodes of kind `op` in a graph. */
+int op_graph_count (const TunitGraph *graph, TunitOpKind op);
+
 /* Parts of it, for backends that vary a setting between convolutions and
  * the rest (tile shapes, reduction widths). */
 void op_table_run_convolutions (const OpTableRun *run);

@@ -4,6 +4,7 @@
  * nodes with their border terms, in-place hints) and a plan that never
  * lets two live values share a buffer. */
 #include "buffer-plan.h"
+#include "op-cases.h"
 #include "lowering.h"
 #include "network.h"
 #include "tiny-model.h"
@@ -11,15 +12,6 @@
 #include <string.h>
 
 static TunitModel *model;
-
-static int
-count_op (const TunitGraph *graph, TunitOpKind op)
-{
-  int n = 0;
-  for (int i = 0; i < graph->n_nodes; i++)
-    n += graph->nodes[i].op == op;
-  return n;
-}
 
 static TunitGraph *
 lower (const TunitGraph *description, gboolean fuse)
@@ -69,11 +61,11 @@ test_generator (void)
   const TunitNetwork *network = tunit_model_get_network (model);
   const TunitArchitecture *architecture = tunit_model_get_architecture (model);
   const TunitGraph *description = &network->generator;
-  g_assert_cmpint (count_op (description, TUNIT_OP_UPSAMPLE_NEAREST2X), ==,
+  g_assert_cmpint (op_graph_count (description, TUNIT_OP_UPSAMPLE_NEAREST2X), ==,
                    architecture->n_downs);
   TunitGraph *lowered = lower (description, TRUE);
-  g_assert_cmpint (count_op (lowered, TUNIT_OP_UPSAMPLE_NEAREST2X), ==, 0);
-  g_assert_cmpint (count_op (lowered, TUNIT_OP_UPSAMPLED_CONV), ==, architecture->n_downs);
+  g_assert_cmpint (op_graph_count (lowered, TUNIT_OP_UPSAMPLE_NEAREST2X), ==, 0);
+  g_assert_cmpint (op_graph_count (lowered, TUNIT_OP_UPSAMPLED_CONV), ==, architecture->n_downs);
   g_assert_cmpint (lowered->n_parameters, ==, network->adain_parameter_count);
   int in_place = 0;
   for (int i = 0; i < lowered->n_nodes; i++) {
@@ -93,8 +85,8 @@ test_generator (void)
     }
   }
   /* every norm and residual add of the generator overwrites its input */
-  g_assert_cmpint (in_place, ==, count_op (lowered, TUNIT_OP_NORM)
-                                 + count_op (lowered, TUNIT_OP_RESIDUAL_ADD));
+  g_assert_cmpint (in_place, ==, op_graph_count (lowered, TUNIT_OP_NORM)
+                                 + op_graph_count (lowered, TUNIT_OP_RESIDUAL_ADD));
   GError *error = NULL;
   for (int size = 16; size <= 48; size += 16) {
     TunitGraphLayout *layout = tunit_graph_layout_new (lowered, size, size + 16, &error);
@@ -109,8 +101,8 @@ test_generator (void)
   tunit_lowered_graph_free (lowered);
 
   lowered = lower (description, FALSE);
-  g_assert_cmpint (count_op (lowered, TUNIT_OP_UPSAMPLE_NEAREST2X), ==, architecture->n_downs);
-  g_assert_cmpint (count_op (lowered, TUNIT_OP_UPSAMPLED_CONV), ==, 0);
+  g_assert_cmpint (op_graph_count (lowered, TUNIT_OP_UPSAMPLE_NEAREST2X), ==, architecture->n_downs);
+  g_assert_cmpint (op_graph_count (lowered, TUNIT_OP_UPSAMPLED_CONV), ==, 0);
   tunit_lowered_graph_free (lowered);
 }
 
@@ -119,10 +111,10 @@ test_guide (void)
 {
   const TunitNetwork *network = tunit_model_get_network (model);
   const TunitGraph *description = &network->guide;
-  int norms = count_op (description, TUNIT_OP_BATCH_NORM);
+  int norms = op_graph_count (description, TUNIT_OP_BATCH_NORM);
   g_assert_cmpint (norms, >, 0);
   TunitGraph *lowered = lower (description, TRUE);
-  g_assert_cmpint (count_op (lowered, TUNIT_OP_BATCH_NORM), ==, 0);
+  g_assert_cmpint (op_graph_count (lowered, TUNIT_OP_BATCH_NORM), ==, 0);
   g_assert_cmpint (lowered->n_nodes, ==, description->n_nodes - norms);
   g_assert_cmpint (lowered->n_outputs, ==, 2);
   /* the ReLU after each BatchNorm moved into its convolution */
