@@ -1,0 +1,62 @@
+#!/bin/bash
+# tunit-transcode on a folder of clips: WebM (VP8 + Vorbis), Matroska
+# (H.264 + Opus), MP4 (H.264 + AAC), WebM without audio and a broken file.
+# Every output keeps the frames, timestamps, size, frame rate, duration and
+# audio; the broken file is reported, the rest goes on, the status says so.
+. "$(dirname "$0")/common.sh"
+
+in=$work/in
+make_clip "$in/a.webm" 24 15 "vp8enc deadline=1" webmmux vorbisenc
+make_clip "$in/sub/b.mkv" 20 10 x264enc matroskamux opusenc
+make_clip "$in/c.mp4" 20 12 x264enc mp4mux avenc_aac
+make_clip "$in/d.webm" 16 8 "vp8enc deadline=1" webmmux
+make_broken "$in/broken.webm"
+echo "not a video" > "$in/notes.txt"
+
+log=$work/run.log
+run_transcode "$log" "${style[@]}" -j 2 -o "$work/out" "$in"
+expect_status 1 "$log" "a batch with a broken file"
+cat "$log"
+
+check_output "$in/a.webm" "$work/out/a.webm" WebM Vorbis
+check_output "$in/sub/b.mkv" "$work/out/sub/b.mkv" Matroska Opus
+check_output "$in/c.mp4" "$work/out/c.mp4" Quicktime "MPEG-4 AAC"
+check_output "$in/d.webm" "$work/out/d.webm" WebM none
+expect_line "$log" '/a\.webm -> .*a\.webm: .*WebM \(as the input\), video VP8 \(vp8enc\), audio Vorbis copied'
+expect_line "$log" 'c\.mp4 -> .*: .*MP4 \(as the input\), video H.264 \(x264enc\), audio MPEG-4 AAC copied'
+expect_line "$log" 'd\.webm -> .*no audio'
+expect_line "$log" 'broken\.webm: FAILED: cannot read it as a video'
+expect_line "$log" '^summary: 5 files: 4 translated, 0 skipped \(already done\), 1 failed'
+expect_line "$log" '^  failed: .*broken\.webm: '
+[ ! -e "$work/out/broken.webm" ] || fail "the broken input has an output"
+leftovers=$(find "$work/out" -name '*.partial')
+[ -z "$leftovers" ] || fail "partial files left: $leftovers"
+[ ! -e "$work/out/notes.webm" ] || fail "a text file in the folder was taken for a video"
+
+# Another container than the input's: MP4's AAC does not go into WebM, so
+# it is re-encoded (Opus); WebM's VP8/Vorbis into Matroska are copied.
+run_transcode "$log" "${style[@]}" --format webm -o "$work/as-webm" "$in/c.mp4"
+expect_status 0 "$log" "--format webm"
+cat "$log"
+check_output "$in/c.mp4" "$work/as-webm/c.webm" WebM Opus
+expect_line "$log" 'audio MPEG-4 AAC re-encoded with opusenc \(WebM does not take MPEG-4 AAC\)'
+run_transcode "$log" "${style[@]}" --format mkv -o "$work/as-mkv" "$in/a.webm"
+expect_status 0 "$log" "--format mkv"
+check_output "$in/a.webm" "$work/as-mkv/a.mkv" Matroska Vorbis
+
+# Bad settings stop before any file, with the element's own message.
+run_transcode "$log" -m "$work/no-such-model.safetensors" -d 1 -o "$work/bad" "$in/a.webm"
+expect_status 2 "$log" "a missing model"
+expect_line "$log" 'the filter cannot run: .*no-such-model'
+run_transcode "$log" "${style[@]}" -b warp -o "$work/bad" "$in/a.webm"
+expect_status 2 "$log" "an unknown backend"
+expect_line "$log" "unknown backend 'warp' \(one of: auto, vulkan, cpu\)"
+run_transcode "$log" -m "$model" -o "$work/bad" "$in/a.webm"
+expect_status 2 "$log" "no style"
+[ ! -e "$work/bad" ] || fail "a run with bad settings wrote $work/bad"
+# A missing input is reported like a broken one; the others still run.
+run_transcode "$log" "${style[@]}" -o "$work/missing" "$work/nothing-here.webm" "$in/d.webm"
+expect_status 1 "$log" "a missing input"
+expect_line "$log" 'nothing-here\.webm: FAILED: cannot open: No such file or directory'
+check_output "$in/d.webm" "$work/missing/d.webm" WebM none
+echo PASS
