@@ -2,7 +2,7 @@
 # Needs TUNIT_TRANSCODE (the command), TUNIT_SOURCE_ROOT and GST_PLUGIN_PATH
 # pointing at the built plugin; meson's test env sets them.  Clips are made
 # by GStreamer; outputs are checked with gst-discoverer-1.0 and by decoding.
-set -u
+set -uo pipefail
 
 fail () { echo "FAIL: $*" >&2; exit 1; }
 
@@ -38,7 +38,7 @@ make_clip () {
       ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! $audio ! queue ! mux.)
   fi
   mkdir -p "$(dirname "$file")"
-  gst-launch-1.0 -q videotestsrc num-buffers=$frames pattern=ball \
+  timeout 120 gst-launch-1.0 -q videotestsrc num-buffers=$frames pattern=ball \
     ! video/x-raw,width=160,height=120,framerate=$fps/1,format=I420 \
     ! $video ! queue ! $muxer name=mux ! filesink location="$file" \
     "${audio_branch[@]}" || fail "cannot make the clip $file"
@@ -52,7 +52,21 @@ make_broken () {
 
 # discover FILE: gst-discoverer-1.0's report of FILE.
 discover () {
-  gst-discoverer-1.0 "$1" 2>&1 || fail "gst-discoverer-1.0 cannot read $1"
+  timeout 120 gst-discoverer-1.0 "$1" 2>&1 || fail "gst-discoverer-1.0 cannot read $1"
+}
+
+# decode_video FLAG FILE ELEMENTS...: gst-launch-1.0 FLAG (-q or -v)
+# decoding FILE's video into ELEMENTS.  Audio, where FILE has some, goes to
+# a fakesink: left unlinked, gst-launch-1.0 now and then never sees the end
+# of the stream.
+decode_video () {
+  local flag=$1 file=$2
+  shift 2
+  local audio=() report
+  report=$(discover "$file") || exit 1
+  grep -q '^ *audio #' <<< "$report" && audio=(d. ! audio/x-raw ! fakesink sync=false)
+  timeout 120 gst-launch-1.0 $flag filesrc location="$file" ! decodebin name=d \
+    d. ! video/x-raw ! "$@" "${audio[@]}"
 }
 
 # field REPORT NAME: the value of "NAME: value" in a discoverer report.
@@ -72,8 +86,7 @@ duration_ms () {
 # containers differ in where they start (MP4 keeps the encoder's B-frame
 # delay in the first timestamp, Matroska starts at zero).
 video_timestamps () {
-  gst-launch-1.0 -v filesrc location="$1" ! decodebin ! video/x-raw \
-    ! fakesink name=counter silent=false sync=false 2>&1 \
+  decode_video -v "$1" fakesink name=counter silent=false sync=false 2>&1 \
     | sed -n 's/.*GstFakeSink:counter: last-message = chain.*pts: \([0-9]*\):\([0-9]*\):\([0-9.]*\).*/\1 \2 \3/p' \
     | awk '{ t = ($1 * 3600 + $2 * 60 + $3) * 1000; if (NR == 1) first = t; printf "%d\n", t - first + 0.5 }'
 }
@@ -86,8 +99,8 @@ check_output () {
   local input=$1 output=$2 container=$3 audio=$4
   local in_report out_report in_times out_times frames
   [ -f "$output" ] || fail "no output $output for $input"
-  in_report=$(discover "$input")
-  out_report=$(discover "$output")
+  in_report=$(discover "$input") || exit 1
+  out_report=$(discover "$output") || exit 1
   [ "$(field "$out_report" 'container #0')" = "$container" ] \
     || fail "$output is not $container: $(field "$out_report" 'container #0')"
   for name in Width Height 'Frame rate'; do
@@ -97,8 +110,8 @@ check_output () {
   local out_audio
   out_audio=$(sed -n 's/^ *audio #[0-9]*: //p' <<< "$out_report")
   [ "${out_audio:-none}" = "$audio" ] || fail "$output: audio '${out_audio:-none}', not '$audio'"
-  in_times=$(video_timestamps "$input")
-  out_times=$(video_timestamps "$output")
+  in_times=$(video_timestamps "$input") || fail "cannot decode the video of $input"
+  out_times=$(video_timestamps "$output") || fail "cannot decode the video of $output"
   frames=$(wc -l <<< "$out_times")
   [ -n "$out_times" ] && [ "$in_times" = "$out_times" ] \
     || fail "$output: $frames frames whose timestamps differ from the input's $(wc -l <<< "$in_times")" \
@@ -122,9 +135,8 @@ check_translated () {
   local frames=$work/frames side=in
   mkdir -p "$frames"
   for file in "$1" "$2"; do
-    gst-launch-1.0 -q filesrc location="$file" ! decodebin ! videoconvert \
-      ! video/x-raw,format=RGB ! filesink location="$frames/$side.rgb" \
-      || fail "cannot decode $file"
+    decode_video -q "$file" videoconvert ! video/x-raw,format=RGB \
+      ! filesink location="$frames/$side.rgb" || fail "cannot decode $file"
     side=out
   done
   "${PYTHON:-/usr/bin/python3}" - "$frames/in.rgb" "$frames/out.rgb" <<'PY' \
