@@ -11,6 +11,7 @@ struct _TranscodeVideoCodec {
   const gchar *settings;      /* "property=value ..." applied where present */
   const gchar *bitrate_property; /* set from the frame size, or NULL */
   guint bitrate_unit;         /* bits per second in one unit of it */
+  gboolean even_sides_for_420; /* 4:2:0 only for even widths and heights */
 };
 
 struct _TranscodeContainer {
@@ -29,12 +30,12 @@ struct _TranscodeContainer {
  * for anything but tiny frames. */
 static const TranscodeVideoCodec video_codecs[] = {
   { "video/x-vp8", "vp8enc", "deadline=1 cpu-used=4 end-usage=vbr",
-    "target-bitrate", 1 },
+    "target-bitrate", 1, FALSE },
   { "video/x-vp9", "vp9enc", "deadline=1 cpu-used=4 end-usage=vbr row-mt=true",
-    "target-bitrate", 1 },
+    "target-bitrate", 1, FALSE },
   { "video/x-h264", "x264enc", "pass=qual quantizer=20 speed-preset=faster",
-    NULL, 0 },
-  { "video/x-h265", "x265enc", "speed-preset=faster", NULL, 0 },
+    NULL, 0, TRUE },
+  { "video/x-h265", "x265enc", "speed-preset=faster", NULL, 0, TRUE },
 };
 
 static const gchar *const webm_audio[] = { "opusenc", "vorbisenc", NULL };
@@ -227,6 +228,15 @@ transcode_video_codec_describe (const TranscodeVideoCodec *codec)
   g_free (name);
   gst_caps_unref (caps);
   return text;
+}
+
+const gchar *
+transcode_video_codec_input_format (const TranscodeVideoCodec *codec,
+    gint width, gint height)
+{
+  gboolean odd = (width % 2) != 0 || (height % 2) != 0;
+
+  return codec->even_sides_for_420 && odd ? "Y444" : "I420";
 }
 
 /* Sets the "name=value" pairs of @settings that @element has. */

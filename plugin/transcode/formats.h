@@ -52,6 +52,13 @@ const TranscodeVideoCodec *transcode_video_codec_choose (
 /* "VP8 (vp8enc)" */
 gchar *transcode_video_codec_describe (const TranscodeVideoCodec *codec);
 
+/* The raw format @codec's encoder gets for frames of @width x @height:
+ * I420, which every player plays, unless the encoder takes 4:2:0 only at
+ * even sides (x264enc, x265enc) and a side is odd: then Y444, so that the
+ * output keeps the input's size. */
+const gchar *transcode_video_codec_input_format (const TranscodeVideoCodec *codec,
+    gint width, gint height);
+
 /* The hint for a container without an installed video encoder. */
 const gchar *transcode_container_missing_encoder_hint (
     const TranscodeContainer *container);

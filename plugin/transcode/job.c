@@ -8,10 +8,6 @@
 
 #define JOB_ERROR (g_quark_from_static_string ("tunit-transcode-job"))
 
-/* Encoders get I420: every encoder we use takes it and every player plays
- * it (an encoder left to choose could pick 4:4:4 from the RGB frames). */
-#define ENCODER_INPUT_CAPS "video/x-raw,format=I420"
-
 /* Between the demuxer and the branches: time enough for the encoders'
  * look-ahead.  multiqueue grows a full queue while another runs empty, so
  * a slow video branch cannot deadlock the audio beside it; the byte bound
@@ -195,6 +191,7 @@ make_video_chain (TranscodeJob *job, const GstCaps *caps, GstElement **chain,
 {
   const GstStructure *structure = gst_caps_get_structure (caps, 0);
   gint width = 0, height = 0, fps_n = 0, fps_d = 1;
+  gchar *format;
 
   gst_structure_get_int (structure, "width", &width);
   gst_structure_get_int (structure, "height", &height);
@@ -207,7 +204,12 @@ make_video_chain (TranscodeJob *job, const GstCaps *caps, GstElement **chain,
       || (chain[5] = transcode_video_codec_make_encoder (job->plan->video_codec,
               width, height, fps_n, fps_d, error)) == NULL)
     return FALSE;
-  gst_util_set_object_arg (G_OBJECT (chain[3]), "caps", ENCODER_INPUT_CAPS);
+  /* A format of our choosing: an encoder left to choose could pick 4:4:4
+   * from the RGB frames, which few players play. */
+  format = g_strdup_printf ("video/x-raw,format=%s",
+      transcode_video_codec_input_format (job->plan->video_codec, width, height));
+  gst_util_set_object_arg (G_OBJECT (chain[3]), "caps", format);
+  g_free (format);
   g_object_set (chain[4], "max-size-buffers", 4, "max-size-bytes", 0,
       "max-size-time", (guint64) 0, NULL);
   return TRUE;

@@ -92,6 +92,23 @@ top_level_caps (GstDiscovererInfo *info)
   return caps;
 }
 
+/* Says so when the video is written as 4:4:4 to keep an odd frame size. */
+static void
+note_pixel_format (const TranscodePlan *plan, const GstCaps *video_caps,
+    GString *description)
+{
+  const GstStructure *structure = video_caps != NULL && gst_caps_get_size (video_caps) > 0 ?
+      gst_caps_get_structure (video_caps, 0) : NULL;
+  gint width = 0, height = 0;
+
+  if (structure == NULL || !gst_structure_get_int (structure, "width", &width)
+      || !gst_structure_get_int (structure, "height", &height))
+    return;
+  if (strcmp (transcode_video_codec_input_format (plan->video_codec, width, height),
+          "Y444") == 0)
+    g_string_append (description, " in 4:4:4 (4:2:0 needs even sides)");
+}
+
 /* Picks the container and the video codec; notes on the choice go to
  * @description.  FALSE with @error set if no video encoder fits. */
 static gboolean
@@ -138,6 +155,7 @@ choose_container (TranscodePlan *plan, GstDiscovererInfo *info,
   codec = transcode_video_codec_describe (plan->video_codec);
   g_string_append_printf (description, ", video %s", codec);
   g_free (codec);
+  note_pixel_format (plan, video_caps, description);
   return TRUE;
 }
 

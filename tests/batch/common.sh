@@ -26,12 +26,13 @@ trap cleanup EXIT
 # on the CPU so that the tests run the same on every machine.
 style=(-m "$model" -d 1 -b cpu)
 
-# make_clip FILE FRAMES FPS VIDEO-ENCODER MUXER [AUDIO-ENCODER]: a 160x120
-# clip, with a tone as audio when an audio encoder is given.
+# make_clip FILE FRAMES FPS VIDEO-ENCODER MUXER [AUDIO-ENCODER]: a clip of
+# $clip_size (default 160x120), with a tone as audio when an audio encoder
+# is given.
 make_clip () {
   local file=$1 frames=$2 fps=$3 video=$4 muxer=$5 audio=${6:-}
   local seconds_x100=$((frames * 100 / fps))
-  local audio_branch=()
+  local audio_branch=() clip_size=${clip_size:-160x120}
   if [ -n "$audio" ]; then
     # 100 buffers of 1/100 s per second of video, at 48 kHz.
     audio_branch=(audiotestsrc num-buffers=$seconds_x100 samplesperbuffer=480
@@ -39,7 +40,7 @@ make_clip () {
   fi
   mkdir -p "$(dirname "$file")"
   timeout 120 gst-launch-1.0 -q videotestsrc num-buffers=$frames pattern=ball \
-    ! video/x-raw,width=160,height=120,framerate=$fps/1,format=I420 \
+    ! video/x-raw,width=${clip_size%x*},height=${clip_size#*x},framerate=$fps/1,format=I420 \
     ! $video ! queue ! $muxer name=mux ! filesink location="$file" \
     "${audio_branch[@]}" || fail "cannot make the clip $file"
 }

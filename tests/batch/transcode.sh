@@ -44,6 +44,16 @@ run_transcode "$log" "${style[@]}" --format mkv -o "$work/as-mkv" "$in/a.webm"
 expect_status 0 "$log" "--format mkv"
 check_output "$in/a.webm" "$work/as-mkv/a.mkv" Matroska Vorbis
 
+# An odd frame size is kept: VP8 takes it in 4:2:0, H.264 only in 4:4:4.
+clip_size=161x121 make_clip "$work/odd/odd.webm" 8 8 "vp8enc deadline=1" webmmux
+run_transcode "$log" "${style[@]}" -o "$work/odd-out" "$work/odd"
+expect_status 0 "$log" "an odd frame size"
+check_output "$work/odd/odd.webm" "$work/odd-out/odd.webm" WebM none
+run_transcode "$log" "${style[@]}" --format mp4 -o "$work/odd-out" "$work/odd"
+expect_status 0 "$log" "an odd frame size into MP4"
+expect_line "$log" 'video H.264 \(x264enc\) in 4:4:4 \(4:2:0 needs even sides\)'
+check_output "$work/odd/odd.webm" "$work/odd-out/odd.mp4" Quicktime none
+
 # Bad settings stop before any file, with the element's own message.
 run_transcode "$log" -m "$work/no-such-model.safetensors" -d 1 -o "$work/bad" "$in/a.webm"
 expect_status 2 "$log" "a missing model"
