@@ -44,6 +44,18 @@ run_transcode "$log" "${style[@]}" --format mkv -o "$work/as-mkv" "$in/a.webm"
 expect_status 0 "$log" "--format mkv"
 check_output "$in/a.webm" "$work/as-mkv/a.mkv" Matroska Vorbis
 
+# A file cut short gives what it holds, with a warning in the summary.
+make_clip "$work/whole.webm" 40 10 "vp8enc deadline=1" webmmux
+mkdir -p "$work/cut"
+head -c $(( $(stat -c %s "$work/whole.webm") / 2 )) "$work/whole.webm" > "$work/cut/cut.webm"
+run_transcode "$log" "${style[@]}" -o "$work/cut-out" "$work/cut"
+expect_status 0 "$log" "a file cut short"
+expect_line "$log" '^  warning: .*cut\.webm: only [0-9]+ of the 40 frames its header promises were decoded'
+# Every frame the cut file holds, at its timestamps (its header's duration
+# is the whole clip's, so check_output's duration test does not apply).
+[ "$(video_timestamps "$work/cut/cut.webm")" = "$(video_timestamps "$work/cut-out/cut.webm")" ] \
+  || fail "the output of the cut file does not have its frames"
+
 # An odd frame size is kept: VP8 takes it in 4:2:0, H.264 only in 4:4:4.
 clip_size=161x121 make_clip "$work/odd/odd.webm" 8 8 "vp8enc deadline=1" webmmux
 run_transcode "$log" "${style[@]}" -o "$work/odd-out" "$work/odd"
