@@ -24,6 +24,28 @@ missing_decoder_caps (const gchar *detail)
   return decoder == NULL ? NULL : gst_caps_from_string (decoder + strlen ("|decoder-"));
 }
 
+/* The words of a missing-plugin installer detail ("VP8 decoder"): its
+ * fourth field, "gstreamer|1.0|APPLICATION|DESCRIPTION|TYPE-DETAIL". */
+static gchar *
+missing_plugin_description (const gchar *detail)
+{
+  gchar **fields = g_strsplit (detail, "|", -1);
+  gchar *description = g_strdup (g_strv_length (fields) >= 4 ? fields[3] : detail);
+
+  g_strfreev (fields);
+  return description;
+}
+
+/* The description of the first missing plug-in, or NULL. */
+static gchar *
+first_missing_plugin (GstDiscovererInfo *info)
+{
+  const gchar **details = gst_discoverer_info_get_missing_elements_installer_details (info);
+
+  return details == NULL || details[0] == NULL ? NULL :
+      missing_plugin_description (details[0]);
+}
+
 /* A missing decoder is fatal unless it is for a stream that is copied as
  * it is (audio the container takes, say): then nothing needs to decode it. */
 static gboolean
@@ -37,14 +59,14 @@ check_missing_plugins (GstDiscovererInfo *info, const TranscodeContainer *contai
     const gchar *encoder;
     gboolean copied = caps != NULL && !transcode_caps_are_video (caps)
         && transcode_stream_action (container, caps, &encoder) == TRANSCODE_STREAM_COPY;
-    gchar **fields = g_strsplit (details[i], "|", -1);
 
     if (!copied) {
+      gchar *missing = missing_plugin_description (details[i]);
+
       g_set_error (error, PLAN_ERROR, 0,
-          "cannot decode it: a GStreamer plug-in is missing (%s)",
-          g_strv_length (fields) >= 4 ? fields[3] : details[i]);
+          "cannot decode it: a GStreamer plug-in is missing (%s)", missing);
+      g_free (missing);
     }
-    g_strfreev (fields);
     if (caps != NULL)
       gst_caps_unref (caps);
     if (!copied)
@@ -255,8 +277,20 @@ plan_from_info (GstDiscovererInfo *info, TranscodeFormat format, GError **error)
   plan->duration = gst_discoverer_info_get_duration (info);
   if (plan->duration == 0)
     plan->duration = GST_CLOCK_TIME_NONE;
-  ok = measure_video (plan, info, &video_caps, size_text, error)
-      && choose_container (plan, info, format, video_caps, description, error)
+  ok = measure_video (plan, info, &video_caps, size_text, error);
+  if (!ok) {
+    /* A stream nothing decodes is not reported as video: say what is
+     * missing rather than "no video stream". */
+    gchar *missing = first_missing_plugin (info);
+
+    if (missing != NULL) {
+      g_clear_error (error);
+      g_set_error (error, PLAN_ERROR, 0,
+          "cannot decode it: a GStreamer plug-in is missing (%s)", missing);
+    }
+    g_free (missing);
+  }
+  ok = ok && choose_container (plan, info, format, video_caps, description, error)
       && check_missing_plugins (info, plan->container, error)
       && plan_other_streams (plan, info, description, error);
   if (video_caps != NULL)

@@ -44,6 +44,18 @@ run_transcode "$log" "${style[@]}" --format mkv -o "$work/as-mkv" "$in/a.webm"
 expect_status 0 "$log" "--format mkv"
 check_output "$in/a.webm" "$work/as-mkv/a.mkv" Matroska Vorbis
 
+# A missing decoder (hidden with GST_PLUGIN_FEATURE_RANK) is fatal only for
+# a stream that must be decoded: Vorbis copied into WebM needs none.
+GST_PLUGIN_FEATURE_RANK=vorbisdec:0 run_transcode "$log" "${style[@]}" -o "$work/no-vorbisdec" "$in/a.webm"
+expect_status 0 "$log" "Vorbis copied without a Vorbis decoder"
+check_output "$in/a.webm" "$work/no-vorbisdec/a.webm" WebM Vorbis
+GST_PLUGIN_FEATURE_RANK=vorbisdec:0 run_transcode "$log" "${style[@]}" --format mp4 -o "$work/no-vorbisdec" "$in/a.webm"
+expect_status 1 "$log" "Vorbis into MP4 without a Vorbis decoder"
+expect_line "$log" 'a\.webm: FAILED: cannot decode it: a GStreamer plug-in is missing \(Vorbis decoder\)'
+GST_PLUGIN_FEATURE_RANK=vp8dec:0,avdec_vp8:0 run_transcode "$log" "${style[@]}" -o "$work/no-vp8dec" "$in/d.webm"
+expect_status 1 "$log" "VP8 without a VP8 decoder"
+expect_line "$log" 'd\.webm: FAILED: cannot decode it: a GStreamer plug-in is missing \(VP8 decoder\)'
+
 # A file cut short gives what it holds, with a warning in the summary.
 make_clip "$work/whole.webm" 40 10 "vp8enc deadline=1" webmmux
 mkdir -p "$work/cut"
