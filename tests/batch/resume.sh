@@ -8,14 +8,16 @@ make_clip "$in/a.webm" 16 8 "vp8enc deadline=1" webmmux vorbisenc
 make_clip "$in/b-long.webm" 120 24 "vp8enc deadline=1" webmmux vorbisenc
 make_clip "$in/c.webm" 12 6 "vp8enc deadline=1" webmmux
 
-# wait_for_partial FILE: until tunit-transcode has written part of FILE.
+# wait_for_partial FILE: until tunit-transcode is in the middle of FILE:
+# the file exists and a progress line counts some of its frames (its size
+# says nothing: filesink holds the first 64 KiB back).
 wait_for_partial () {
-  for _ in $(seq 600); do
-    [ -s "$1" ] && return 0
+  for _ in $(seq 1200); do
+    [ -e "$1" ] && grep -Eq '^progress: \[2/3\] b-long\.webm: [1-9][0-9]*/120' "$log" && return 0
     sleep 0.1
   done
   cat "$log" >&2
-  fail "$1 did not appear within 60 s"
+  fail "no progress on $1 within 120 s"
 }
 
 # interrupt SIGNAL STATUS: starts the batch, stops it with SIGNAL while
@@ -23,7 +25,7 @@ wait_for_partial () {
 # b-long.webm nor its partial file.
 interrupt () {
   local signal=$1 status=$2
-  "$TUNIT_TRANSCODE" "${style[@]}" -o "$out" "$in" > "$log" 2>&1 &
+  "$TUNIT_TRANSCODE" "${style[@]}" --progress-interval 1 -o "$out" "$in" > "$log" 2>&1 &
   local pid=$!
   wait_for_partial "$out/b-long.webm.partial"
   kill -$signal $pid
@@ -44,7 +46,7 @@ interrupt TERM 143
 [ "$(stat -c %i "$out/a.webm")" = "$first_inode" ] || fail "the second run redid a.webm"
 
 # SIGKILL cannot be caught: the partial file stays, under its own name only.
-"$TUNIT_TRANSCODE" "${style[@]}" -o "$out" "$in" > "$log" 2>&1 &
+"$TUNIT_TRANSCODE" "${style[@]}" --progress-interval 1 -o "$out" "$in" > "$log" 2>&1 &
 pid=$!
 wait_for_partial "$out/b-long.webm.partial"
 kill -KILL $pid
