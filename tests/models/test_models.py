@@ -141,7 +141,8 @@ class PairedTrainerAndEvaluateTest(unittest.TestCase):
             moved = [k for k, v in last[net].items()
                      if v.is_floating_point() and not torch.equal(v, first[net][k])]
             self.assertTrue(moved, '%s did not change in the second leg' % net)
-        log = open(self.path('run/train.log')).read()
+        with open(self.path('run/train.log')) as f:
+            log = f.read()
         self.assertIn('held-out EMA l1', log)
         self.assertTrue(os.path.exists(self.path('run/sample_6.png')))
         self.run_ok([sys.executable, CONVERTER, self.path('run/model_6.ckpt'),
@@ -170,7 +171,8 @@ class PairedTrainerAndEvaluateTest(unittest.TestCase):
                 self.assertTrue(os.path.exists(src),
                                 '%s missing: apt-get install plasma-workspace-wallpapers' % src)
                 os.symlink(src, os.path.join(folder, name + '.jpg'))
-            open(os.path.join(folder, 'notes.txt'), 'w').write('not a photograph\n')
+            with open(os.path.join(folder, 'notes.txt'), 'w') as f:
+                f.write('not a photograph\n')
         return folder
 
     def test_evaluate_on_a_folder_of_debian_photographs(self):
@@ -182,7 +184,8 @@ class PairedTrainerAndEvaluateTest(unittest.TestCase):
         self.run_ok([sys.executable, EVALUATE, '--model', model, '--photos', self.photo_folder(),
                      '--json', out, '--crops-per-photo', '2', '--classifier-steps', '10',
                      '--engine', CLI, '--engine-crops', '1'])
-        r = json.load(open(out))
+        with open(out) as f:
+            r = json.load(f)
         self.assertEqual([d['name'] for d in r['looks']], list(looks.NAMES))
         self.assertEqual([d['structural'] for d in r['looks']], list(looks.STRUCTURAL))
         for method in ('tunit_reference', 'tunit_centroid', 'input', 'colour_transfer',
