@@ -183,6 +183,7 @@ class PairedTrainerAndEvaluateTest(unittest.TestCase):
         out = self.path('eval.json')
         self.run_ok([sys.executable, EVALUATE, '--model', model, '--photos', self.photo_folder(),
                      '--json', out, '--crops-per-photo', '2', '--classifier-steps', '10',
+                     '--classifier-crops-per-photo', '3',
                      '--engine', CLI, '--engine-crops', '1'])
         with open(out) as f:
             r = json.load(f)
