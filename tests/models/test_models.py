@@ -138,8 +138,10 @@ class PairedTrainerAndEvaluateTest(unittest.TestCase):
         last = torch.load(self.path('run/model_6.ckpt'), weights_only=False)
         self.assertEqual(last['epoch'], 6)
         for net in ('G_state_dict', 'C_state_dict', 'D_state_dict', 'G_EMA_state_dict'):
+            # weights only: BatchNorm statistics change without a step
             moved = [k for k, v in last[net].items()
-                     if v.is_floating_point() and not torch.equal(v, first[net][k])]
+                     if v.is_floating_point() and 'running_' not in k
+                     and not torch.equal(v, first[net][k])]
             self.assertTrue(moved, '%s did not change in the second leg' % net)
         with open(self.path('run/train.log')) as f:
             log = f.read()
