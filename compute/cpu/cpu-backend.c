@@ -339,12 +339,16 @@ static const TunitBackendVTable cpu_vtable = {
 TunitBackend *
 tunit_cpu_backend_new (const TunitEngineOptions *options, GError **error)
 {
+  CpuGemmProvider provider;
+  if (!tunit_cpu_gemm_choose (options->cpu_gemm, &provider, error))
+    return NULL;
   CpuBackend *self = g_new0 (CpuBackend, 1);
   self->base.vtable = &cpu_vtable;
   self->base.name = "cpu";
   self->options = *options;
   self->cpu.threads = tunit_cpu_threads_init (options->threads);
   self->cpu.isa = options->portable_loops ? TUNIT_CPU_ISA_GENERIC : tunit_cpu_isa_detect ();
+  self->cpu.gemm = (CpuGemm) { .provider = provider, .threads = self->cpu.threads };
 #ifdef _OPENMP
   int threads = self->cpu.threads;
 #else
@@ -353,8 +357,9 @@ tunit_cpu_backend_new (const TunitEngineOptions *options, GError **error)
   /* reduced precision is not implemented on the CPU: it runs fp32 */
   gboolean reduced = options->precision == TUNIT_PRECISION_FP16
                      || options->precision == TUNIT_PRECISION_BF16;
-  self->base.description = g_strdup_printf ("CPU (OpenBLAS, %d threads, %s loops), fp32%s",
-                                            threads, tunit_cpu_isa_name (self->cpu.isa),
+  g_autofree char *gemm = tunit_cpu_gemm_describe (provider);
+  self->base.description = g_strdup_printf ("CPU (gemm %s, %d threads, %s loops), fp32%s",
+                                            gemm, threads, tunit_cpu_isa_name (self->cpu.isa),
                                             reduced ? " (reduced precision not available "
                                                       "on the CPU backend)" : "");
   return &self->base;

@@ -1,9 +1,7 @@
-/* cpu-im2col-conv.c - any convolution as im2col + OpenBLAS sgemm, in bands
+/* cpu-im2col-conv.c - any convolution as im2col + sgemm, in bands
  * of output rows: the reference the faster algorithms are checked
  * against, and whatever none of them takes. */
 #include "cpu-common.h"
-
-#include <cblas.h>
 
 /* The GEMM's pixels: the output's, or the small image's for phases. */
 static TunitShape
@@ -127,9 +125,8 @@ im2col_run (void *state, const CpuConv *conv, const float *input, const TunitSha
           fill_columns_channel (conv, c, input, in, &gemm, y0 + r0, r1 - r0, columns, band);
         float *result = conv->phases ? products + (gsize) r0 * gemm.width
                                      : output + (gsize) (y0 + r0) * gemm.width;
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->rows,
-                     (r1 - r0) * gemm.width, depth, 1.0f, conv->weight, depth, columns, band,
-                     0.0f, result, conv->phases ? band : (int) plane);
+        cpu_gemm (&cpu->gemm, conv->rows, (r1 - r0) * gemm.width, depth, conv->weight, depth,
+                  columns, band, 0.0f, result, conv->phases ? band : (int) plane);
       }
     }
     if (conv->phases)

@@ -9,14 +9,16 @@
  *   cpu-instance-norm.c        instance norm and AdaIN
  *   cpu-small-ops.c            every other node (pooling, linear, residual add...)
  *   cpu-machine.c              instruction-set variant and threads
+ *   cpu-gemm.c                 the matrix products: OpenBLAS or oneDNN
  *
  * Values are planar float32 [C][H][W].  With OpenMP (-fopenmp) a kernel
- * splits its work over cpu->threads threads, each calling OpenBLAS
+ * splits its work over cpu->threads threads, each calling its GEMM
  * single-threaded; without it the kernels run on the calling thread and
- * OpenBLAS threads the GEMMs itself. */
+ * OpenBLAS threads the GEMMs itself (oneDNN needs OpenMP). */
 #ifndef TUNIT_CPU_KERNELS_H
 #define TUNIT_CPU_KERNELS_H
 
+#include "cpu-gemm.h"
 #include "lowering.h"
 
 G_BEGIN_DECLS
@@ -49,6 +51,7 @@ int tunit_cpu_threads_init (int requested);
 typedef struct {
   int threads;
   TunitCpuIsa isa;
+  CpuGemm gemm;              /* every matrix product goes through it (cpu-gemm.h) */
 } CpuContext;
 
 /* ---------------------------------------------------------- convolutions */

@@ -2,8 +2,6 @@
  * generator's downsampling) as GEMMs on the space-to-depth input. */
 #include "cpu-common.h"
 
-#include <cblas.h>
-
 /* A k x k stride-2 convolution (k even) of the padded input P is a
  * (k/2) x (k/2) stride-1 convolution of its space-to-depth rearrangement
  * B[(c,sy,sx)][Y][X] = P[c][2Y+sy][2X+sx].  With B's rows laid out at the
@@ -141,10 +139,10 @@ space_to_depth_run (void *state, const CpuConv *node, const float *input, const 
       int id = THREAD_ID (), nt = THREAD_COUNT ();
       int m0 = M * id / nt, m1 = M * (id + 1) / nt;
       for (int tap = 0; m1 > m0 && tap < half * half; tap++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, columns, s->depth,
-                     1.0f, s->weight + ((gsize) tap * M + m0) * s->depth, s->depth,
-                     blocks + (tap / half) * b.width + tap % half, (int) b.plane,
-                     tap == 0 ? 0.0f : 1.0f, product + (gsize) m0 * columns, columns);
+        cpu_gemm (&cpu->gemm, m1 - m0, columns, s->depth,
+                  s->weight + ((gsize) tap * M + m0) * s->depth, s->depth,
+                  blocks + (tap / half) * b.width + tap % half, (int) b.plane,
+                  tap == 0 ? 0.0f : 1.0f, product + (gsize) m0 * columns, columns);
       for (int m = m0; m < m1; m++) {
         float bias = conv_row_bias (node, m);
         for (int y = 0; y < rows; y++) {

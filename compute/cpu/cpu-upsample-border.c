@@ -11,8 +11,6 @@
 #include "cpu-common.h"
 #include "phase-split.h"
 
-#include <cblas.h>
-
 /* Output positions per GEMM, so that each thread's columns stay within an
  * eighth of the column budget (every thread has its own). */
 static int
@@ -98,7 +96,8 @@ add_to_output (const TunitNode *node, const TermLine *line, const float *result,
  * different threads). */
 static void
 run_term (const TunitNode *node, const TunitBorderTerm *term, const float *input,
-          const TunitShape *in, float *output, const TunitShape *out, float *scratch)
+          const TunitShape *in, float *output, const TunitShape *out, float *scratch,
+          const CpuGemm *gemm)
 {
   TermLine line;
   if (!term_line (term, in, &line))
@@ -116,8 +115,7 @@ run_term (const TunitNode *node, const TunitBorderTerm *term, const float *input
     for (int row = 0; row < depth; row++)
       memcpy (columns + (gsize) row * count, d + (gsize) (row / k) * span + first + row % k,
               sizeof (float) * count);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, count, depth, 1.0f,
-                 term->weight, depth, columns, count, 0.0f, result, count);
+    cpu_gemm (gemm, M, count, depth, term->weight, depth, columns, count, 0.0f, result, count);
     for (int o = 0; o < M; o++)
       add_to_output (node, &line, result, first, count, output, out, o);
   }
@@ -158,7 +156,8 @@ tunit_cpu_upsample_border_run (const TunitNode *node, const float *input, const 
       for (int t = 0; t < phases->n_terms; t++) {
         const TunitBorderTerm *term = &phases->terms[t];
         if (term_on_rows (term) == rows && line_key (term) == key)
-          run_term (node, term, input, in, output, out, thread_scratch[THREAD_ID ()]);
+          run_term (node, term, input, in, output, out, thread_scratch[THREAD_ID ()],
+                    &cpu->gemm);
       }
   }
 }

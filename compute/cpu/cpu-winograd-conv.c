@@ -3,8 +3,6 @@
  * decomposition of upsample + 5x5 convolution. */
 #include "cpu-common.h"
 
-#include <cblas.h>
-
 /* One Winograd F(m x m, 3 x 3) form of a 3x3 stride-1 padding-1
  * convolution (or of the phases of an upsampled convolution: 4 x channels
  * GEMM rows, written interleaved into the [channels][2H][2W] output).
@@ -399,8 +397,9 @@ VOID_VARIANTS (output_transform_row, OUTPUT_TRANSFORM_ROW_PARAMS, OUTPUT_TRANSFO
 static void
 winograd_rows (const Winograd *w, const WinogradGeometry *geometry, const float *input,
                const TunitShape *in, int q0, int count, const float *u, float *output,
-               float *scratch, float **thread_scratch, int threads)
+               float *scratch, float **thread_scratch, const CpuContext *cpu)
 {
+  int threads = cpu->threads;
   WinogradGeometry g = *geometry;
   int m = w->m, n = m + 2, nn = n * n;
   int H = in->height, W = in->width, C = w->in_channels, M = count;
@@ -426,14 +425,12 @@ winograd_rows (const Winograd *w, const WinogradGeometry *geometry, const float 
 #ifdef _OPENMP
 #pragma omp for schedule (static)
       for (int xi = 0; xi < nn; xi++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
-                     u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T, 0.0f,
-                     mx + (gsize) xi * M * T, T);
+        cpu_gemm (&cpu->gemm, M, T, C, u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T,
+                  0.0f, mx + (gsize) xi * M * T, T);
 #else
       for (int xi = 0; xi < nn; xi++)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
-                     u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T, 0.0f,
-                     mx + (gsize) xi * M * T, T);
+        cpu_gemm (&cpu->gemm, M, T, C, u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T,
+                  0.0f, mx + (gsize) xi * M * T, T);
 #endif
 #pragma omp for schedule (static)
       for (int q = 0; q < M; q++) {
@@ -469,8 +466,9 @@ winograd_rows (const Winograd *w, const WinogradGeometry *geometry, const float 
 static void
 winograd_run_variant (const Winograd *w, const float *input, const TunitShape *in,
                       float *output, float *scratch, float **thread_scratch,
-                      float *weight_scratch, int threads)
+                      float *weight_scratch, const CpuContext *cpu)
 {
+  int threads = cpu->threads;
   WinogradGeometry g = winograd_geometry (w, in);
   int block = weight_block_rows (w);
   for (int q0 = 0; q0 < w->rows; q0 += block) {
@@ -480,7 +478,7 @@ winograd_run_variant (const Winograd *w, const float *input, const TunitShape *i
       transform_weights (w, weight_scratch, q0, count, threads);
       u = weight_scratch;
     }
-    winograd_rows (w, &g, input, in, q0, count, u, output, scratch, thread_scratch, threads);
+    winograd_rows (w, &g, input, in, q0, count, u, output, scratch, thread_scratch, cpu);
   }
 }
 
@@ -571,7 +569,7 @@ winograd_run (void *data, const CpuConv *conv, const float *input, const TunitSh
 {
   const WinogradState *state = data;
   winograd_run_variant (state->current, input, in, output, scratch->shared,
-                        scratch->per_thread, scratch->weights, cpu->threads);
+                        scratch->per_thread, scratch->weights, cpu);
 }
 
 const CpuConvAlgorithm tunit_cpu_winograd_conv = {
