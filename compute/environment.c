@@ -104,6 +104,7 @@ read_cpu_variables (TunitEngineOptions *options, GError **error)
   if (present)
     options->keep_winograd_weights = keep ? 1 : -1;
   return read_gemm_provider (options, error)
+         && read_switch ("TUNIT_CPU_FORCE_BF16", &options->force_bf16, error)
          && read_switch ("TUNIT_CPU_PORTABLE_LOOPS", &options->portable_loops, error)
          && read_switch ("TUNIT_CPU_PROFILE", &options->profile, error);
 }

@@ -2,6 +2,7 @@
  * one file per algorithm:
  *
  *   cpu-im2col-conv.c          any convolution: im2col + sgemm (the reference)
+ *   cpu-bf16-conv.c            any convolution in bf16 by oneDNN (precision=bf16)
  *   cpu-winograd-conv.c        3x3 stride-1 convolutions, Winograd F(2x2) / F(4x4)
  *   cpu-direct-conv.c          convolutions with few input or output channels
  *   cpu-space-to-depth-conv.c  even-sized stride-2 convolutions
@@ -41,6 +42,10 @@ typedef enum {
 
 /* The best variant this CPU runs. */
 TunitCpuIsa tunit_cpu_isa_detect (void);
+
+/* What the CPU has for bf16 products (cpuid, and the OS's AVX-512 state):
+ * "amx_bf16", "avx512_bf16", or NULL for neither. */
+const char *tunit_cpu_native_bf16 (void);
 const char *tunit_cpu_isa_name (TunitCpuIsa isa);
 
 /* Sets up threading: returns the thread count to use for `requested`
@@ -88,6 +93,7 @@ typedef struct {
   int winograd_tile;         /* 2 or 4 forces that tile; 0 = by size */
   int keep_weights;          /* Winograd weights: 1 keep, -1 per frame, 0 by size */
   gsize largest_value;       /* floats of the largest value of the graph at this size */
+  gboolean bf16;             /* bf16 inputs and weights, fp32 accumulation (oneDNN) */
 } CpuConvPolicy;
 
 /* Scratch a kernel needs at one size, in floats, and the buffers given. */
@@ -128,6 +134,7 @@ typedef struct {
                const CpuContext *cpu);
 } CpuConvAlgorithm;
 
+extern const CpuConvAlgorithm tunit_cpu_bf16_conv;
 extern const CpuConvAlgorithm tunit_cpu_winograd_conv;
 extern const CpuConvAlgorithm tunit_cpu_direct_conv;
 extern const CpuConvAlgorithm tunit_cpu_space_to_depth_conv;
