@@ -350,8 +350,9 @@ static char *
 describe_precision (CpuBackend *self, const TunitEngineOptions *options)
 {
   const char *native = tunit_cpu_native_bf16 ();
-  switch (options->precision) {
-  case TUNIT_PRECISION_BF16:
+  if (options->precision == TUNIT_PRECISION_FP16)
+    return g_strdup ("fp32 (fp16 is not available on the CPU backend)");
+  if (options->precision == TUNIT_PRECISION_BF16) {
     if (!TUNIT_HAVE_ONEDNN) {
       g_message ("precision bf16: libtunit was built without oneDNN; the CPU backend runs fp32");
       return g_strdup ("fp32 (bf16 needs oneDNN, which this build lacks)");
@@ -362,13 +363,12 @@ describe_precision (CpuBackend *self, const TunitEngineOptions *options)
       return g_strdup ("fp32 (bf16 asked for; this CPU has no bf16 instructions)");
     }
     self->bf16 = TRUE;
-    return g_strdup_printf ("bf16 convolutions, fp32 accumulation and normalisation "
-                            "(oneDNN %s)", native != NULL ? native : "portable kernels, forced");
-  case TUNIT_PRECISION_FP16:
-    return g_strdup ("fp32 (fp16 is not available on the CPU backend)");
-  default:
-    return g_strdup ("fp32");
+    g_autofree char *kernel = tunit_cpu_bf16_conv_describe ();
+    return g_strdup_printf ("bf16 convolutions (%s; cpu %s%s), fp32 accumulation and "
+                            "normalisation", kernel, native != NULL ? native : "without bf16",
+                            native != NULL ? "" : ", forced");
   }
+  return g_strdup ("fp32");
 }
 
 TunitBackend *

@@ -2,9 +2,14 @@
  * accumulation, by oneDNN (precision=bf16).
  *
  * oneDNN picks its kernel for the CPU: AMX tiles or AVX512-BF16 dot
- * products where the CPU has them, its portable kernels elsewhere (the
- * backend only takes this algorithm there when asked to, for tests: they
- * are slow).  Around the primitive everything is ours and fp32: the
+ * products where the CPU has them, bf16 emulated in AVX-512 on older
+ * AVX-512 CPUs.  Where it makes none (AVX2 CPUs: oneDNN 2.6 refuses bf16
+ * convolutions there), the same arithmetic runs portably: inputs and
+ * weights rounded to bf16, kept in fp32 (a product of two bf16 values is
+ * exact in fp32), multiplied by the fp32 im2col GEMMs.  The backend takes
+ * this algorithm on CPUs without bf16 instructions only when asked to
+ * (force_bf16, for tests): it is no faster than fp32 there.  Around the
+ * primitive everything is ours and fp32: the
  * padding (reflection, replication for the phases of an upsampled
  * convolution, zeros) is done while the input is rounded to bf16 (nearest
  * even) into channels-last order; the product comes back fp32 and goes
@@ -28,10 +33,11 @@ typedef struct {
   dnnl_engine_t engine;
   dnnl_stream_t stream;
   guint16 *weight;                 /* [rows][in_channels][k][k] bf16, plain */
+  float *rounded_weight;           /* the same values as floats, for the portable path */
   /* at the current size */
   int in_width, in_height;
   int padded_width, padded_height;
-  gboolean failed;                 /* no primitive: runs fp32 im2col */
+  gboolean portable;               /* no primitive: rounds, then fp32 im2col */
   dnnl_primitive_t conv;
   void *weight_ready;              /* the weights in the primitive's layout */
   dnnl_memory_t src, weights, dst, scratchpad;
@@ -58,6 +64,15 @@ round_to_bf16 (float value)
   return (guint16) (bits >> 16);
 }
 
+static float
+bf16_to_float (guint16 value)
+{
+  guint32 bits = (guint32) value << 16;
+  float result;
+  memcpy (&result, &bits, sizeof result);
+  return result;
+}
+
 static gboolean
 bf16_applies (const CpuConv *conv, const CpuConvPolicy *policy)
 {
@@ -71,11 +86,14 @@ bf16_prepare (const CpuConv *conv, const CpuContext *cpu)
   s->threads = cpu->threads;
   gsize count = (gsize) conv->rows * conv->in_channels * conv->kernel * conv->kernel;
   s->weight = g_new (guint16, count);
-  for (gsize i = 0; i < count; i++)
+  s->rounded_weight = g_new (float, count);
+  for (gsize i = 0; i < count; i++) {
     s->weight[i] = round_to_bf16 (conv->weight[i]);
+    s->rounded_weight[i] = bf16_to_float (s->weight[i]);
+  }
   if (dnnl_engine_create (&s->engine, dnnl_cpu, 0) != dnnl_success
       || dnnl_stream_create (&s->stream, s->engine, dnnl_stream_default_flags) != dnnl_success)
-    s->failed = TRUE;
+    s->portable = TRUE;
   return s;
 }
 
@@ -101,6 +119,7 @@ bf16_free (void *state)
   g_clear_pointer (&s->stream, dnnl_stream_destroy);
   g_clear_pointer (&s->engine, dnnl_engine_destroy);
   g_free (s->weight);
+  g_free (s->rounded_weight);
   g_free (s);
 }
 
@@ -139,6 +158,17 @@ reorder_once (Bf16Conv *s, const dnnl_memory_desc_t *from, void *from_data,
   return ok;
 }
 
+/* oneDNN's reference kernels are a hundred times slower than the
+ * portable path: not worth taking. */
+static gboolean
+is_reference_kernel (dnnl_primitive_desc_t pd)
+{
+  const char *implementation = NULL;
+  return dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &implementation)
+           != dnnl_success
+         || implementation == NULL || g_str_has_prefix (implementation, "ref");
+}
+
 /* The primitive's descriptor for this size: src bf16 channels-last
  * (we write it), weights bf16 and dst fp32 in whatever layout it likes,
  * our scratchpad. */
@@ -170,6 +200,8 @@ make_conv_desc (Bf16Conv *s, const CpuConv *conv, int height, int width)
   if (dnnl_primitive_attr_set_scratchpad_mode (attr, dnnl_scratchpad_mode_user) != dnnl_success
       || dnnl_primitive_desc_create (&pd, &desc, attr, s->engine, NULL) != dnnl_success)
     pd = NULL;
+  if (pd != NULL && is_reference_kernel (pd))
+    g_clear_pointer (&pd, dnnl_primitive_desc_destroy);
   omp_set_num_threads (saved);
   dnnl_primitive_attr_destroy (attr);
   return pd;
@@ -231,7 +263,7 @@ bf16_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy, const 
   Bf16Conv *s = state;
   int height, width;
   product_dims (conv, in, out, &height, &width);
-  if (!s->failed && (s->in_width != in->width || s->in_height != in->height)) {
+  if (!s->portable && (s->in_width != in->width || s->in_height != in->height)) {
     clear_size (s);
     s->padded_height = (height - 1) * conv->stride + conv->kernel;
     s->padded_width = (width - 1) * conv->stride + conv->kernel;
@@ -246,17 +278,18 @@ bf16_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy, const 
     if (pd)
       dnnl_primitive_desc_destroy (pd);
     if (!ok) {
-      g_warning ("%s: oneDNN made no bf16 convolution for %dx%d; this layer runs fp32",
-                 conv->name, in->width, in->height);
+      g_debug ("%s: oneDNN made no bf16 convolution for %dx%d: rounded to bf16, fp32 GEMMs",
+               conv->name, in->width, in->height);
       clear_size (s);
-      s->failed = TRUE;
+      s->portable = TRUE;
     } else {
       s->in_width = in->width;
       s->in_height = in->height;
     }
   }
-  if (s->failed) {
+  if (s->portable) {
     tunit_cpu_im2col_conv.size (NULL, conv, policy, in, out, need);
+    need->shared += aligned_floats (sizeof (float) * tunit_shape_count (in));
     return;
   }
   *need = (CpuScratchSize) {
@@ -289,14 +322,32 @@ fill_padded_input (const CpuConv *conv, const Bf16Conv *s, const float *input,
   }
 }
 
+/* The same arithmetic without oneDNN: bf16 values in fp32, fp32 GEMMs. */
+static void
+run_portable (const Bf16Conv *s, const CpuConv *conv, const float *input, const TunitShape *in,
+              float *output, const TunitShape *out, const CpuScratch *scratch,
+              const CpuContext *cpu)
+{
+  gsize count = tunit_shape_count (in), room = aligned_floats (sizeof (float) * count);
+  float *rounded = scratch->shared;
+#pragma omp parallel for num_threads (cpu->threads) schedule (static)
+  for (gsize i = 0; i < count; i++)
+    rounded[i] = bf16_to_float (round_to_bf16 (input[i]));
+  CpuConv rounded_conv = *conv;
+  rounded_conv.weight = s->rounded_weight;
+  CpuScratch rest = *scratch;
+  rest.shared = scratch->shared + room;
+  tunit_cpu_im2col_conv.run (NULL, &rounded_conv, rounded, in, output, out, &rest, cpu);
+}
+
 static void
 bf16_run (void *state, const CpuConv *conv, const float *input, const TunitShape *in,
           float *output, const TunitShape *out, const CpuScratch *scratch,
           const CpuContext *cpu)
 {
   Bf16Conv *s = state;
-  if (s->failed) {
-    tunit_cpu_im2col_conv.run (NULL, conv, input, in, output, out, scratch, cpu);
+  if (s->portable) {
+    run_portable (s, conv, input, in, output, out, scratch, cpu);
     return;
   }
   int height, width;
@@ -332,6 +383,31 @@ bf16_run (void *state, const CpuConv *conv, const float *input, const TunitShape
       conv_store_row (conv, q, y, product + q * plane + (gsize) y * width, width, output, out);
 }
 
+char *
+tunit_cpu_bf16_conv_describe (void)
+{
+  /* a small 3x3 convolution: what oneDNN makes for it */
+  CpuConv probe = { .name = "probe", .in_channels = 16, .channels = 16, .rows = 16,
+                    .kernel = 3, .stride = 1 };
+  Bf16Conv s = { .threads = 1 };
+  s.padded_height = s.padded_width = 10;
+  const char *implementation = NULL;
+  char *description = NULL;
+  dnnl_primitive_desc_t pd = NULL;
+  if (dnnl_engine_create (&s.engine, dnnl_cpu, 0) == dnnl_success
+      && (pd = make_conv_desc (&s, &probe, 8, 8)) != NULL
+      && dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &implementation)
+           == dnnl_success)
+    description = g_strdup_printf ("oneDNN %s", implementation);
+  if (pd)
+    dnnl_primitive_desc_destroy (pd);
+  if (s.engine)
+    dnnl_engine_destroy (s.engine);
+  return description != NULL ? description
+                             : g_strdup ("portable: oneDNN has no bf16 convolution on this CPU; "
+                                         "rounded to bf16, fp32 GEMMs");
+}
+
 const CpuConvAlgorithm tunit_cpu_bf16_conv = {
   .name = "bf16 (oneDNN)",
   .applies = bf16_applies,
@@ -347,6 +423,12 @@ static gboolean
 bf16_applies (const CpuConv *conv, const CpuConvPolicy *policy)
 {
   return FALSE;
+}
+
+char *
+tunit_cpu_bf16_conv_describe (void)
+{
+  return g_strdup ("not built");
 }
 
 const CpuConvAlgorithm tunit_cpu_bf16_conv = {

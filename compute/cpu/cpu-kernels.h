@@ -135,6 +135,9 @@ typedef struct {
 } CpuConvAlgorithm;
 
 extern const CpuConvAlgorithm tunit_cpu_bf16_conv;
+/* What runs the bf16 convolutions on this CPU: "oneDNN brgconv:..." or
+ * the portable path. */
+char *tunit_cpu_bf16_conv_describe (void);
 extern const CpuConvAlgorithm tunit_cpu_winograd_conv;
 extern const CpuConvAlgorithm tunit_cpu_direct_conv;
 extern const CpuConvAlgorithm tunit_cpu_space_to_depth_conv;
