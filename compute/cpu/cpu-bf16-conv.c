@@ -41,7 +41,8 @@ typedef struct {
   dnnl_primitive_t conv;
   void *weight_ready;              /* the weights in the primitive's layout */
   dnnl_memory_t src, weights, dst, scratchpad;
-  dnnl_primitive_t dst_reorder;    /* to plain [rows][H][W], or NULL: already plain */
+  gboolean dst_channels_last;      /* the product is [H][W][rows]: the store gathers */
+  dnnl_primitive_t dst_reorder;    /* to plain [rows][H][W], or NULL: plain or channels-last */
   dnnl_memory_t dst_plain;
   gsize src_floats, dst_floats, scratchpad_floats, plain_floats;
 } Bf16Conv;
@@ -219,9 +220,10 @@ make_size (Bf16Conv *s, const CpuConv *conv, dnnl_primitive_desc_t pd, int heigh
     = dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0);
   dnnl_dims_t weight_dims = { conv->rows, conv->in_channels, conv->kernel, conv->kernel };
   dnnl_dims_t plain_dims = { 1, conv->rows, height, width };
-  dnnl_memory_desc_t plain_weight_md, plain_dst_md;
+  dnnl_memory_desc_t plain_weight_md, plain_dst_md, channels_last_md;
   dnnl_memory_desc_init_by_tag (&plain_weight_md, 4, weight_dims, dnnl_bf16, dnnl_oihw);
   dnnl_memory_desc_init_by_tag (&plain_dst_md, 4, plain_dims, dnnl_f32, dnnl_nchw);
+  dnnl_memory_desc_init_by_tag (&channels_last_md, 4, plain_dims, dnnl_f32, dnnl_nhwc);
   gsize weight_bytes = dnnl_memory_desc_get_size (weight_md);
   if (posix_memalign (&s->weight_ready, 64, MAX (weight_bytes, 64)) != 0) {
     s->weight_ready = NULL;
@@ -241,7 +243,9 @@ make_size (Bf16Conv *s, const CpuConv *conv, dnnl_primitive_desc_t pd, int heigh
   if (pad_md != NULL && s->scratchpad_floats > 0
       && dnnl_memory_create (&s->scratchpad, pad_md, s->engine, DNNL_MEMORY_NONE) != dnnl_success)
     return FALSE;
-  if (dnnl_memory_desc_equal (dst_md, &plain_dst_md))
+  s->dst_channels_last = dnnl_memory_desc_equal (dst_md, &channels_last_md)
+                         && !dnnl_memory_desc_equal (dst_md, &plain_dst_md);
+  if (s->dst_channels_last || dnnl_memory_desc_equal (dst_md, &plain_dst_md))
     return TRUE;
   dnnl_primitive_desc_t reorder_pd = NULL;
   s->plain_floats = aligned_floats (dnnl_memory_desc_get_size (&plain_dst_md));
@@ -272,8 +276,10 @@ bf16_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy, const 
     if (ok) {
       const char *implementation = NULL;
       dnnl_primitive_desc_query (pd, dnnl_query_impl_info_str, 0, &implementation);
-      g_debug ("%s: bf16 convolution by oneDNN %s", conv->name,
-               implementation ? implementation : "?");
+      g_debug ("%s: bf16 convolution by oneDNN %s%s", conv->name,
+               implementation ? implementation : "?",
+               s->dst_reorder != NULL ? ", output reordered to planar"
+               : s->dst_channels_last ? ", output channels-last" : "");
     }
     if (pd)
       dnnl_primitive_desc_destroy (pd);
@@ -294,6 +300,7 @@ bf16_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy, const 
   }
   *need = (CpuScratchSize) {
     .shared = s->src_floats + s->dst_floats + s->scratchpad_floats + s->plain_floats,
+    .per_thread = s->dst_channels_last ? (gsize) width : 0,
   };
 }
 
@@ -340,6 +347,24 @@ run_portable (const Bf16Conv *s, const CpuConv *conv, const float *input, const 
   tunit_cpu_im2col_conv.run (NULL, &rounded_conv, rounded, in, output, out, &rest, cpu);
 }
 
+/* A [H][W][rows] product through the shared store, one gathered row at a
+ * time: one pass instead of a reorder and a store. */
+static void
+store_channels_last (const CpuConv *conv, const float *product, int height, int width,
+                     float *output, const TunitShape *out, float **thread_scratch, int threads)
+{
+  int rows = conv->rows;
+#pragma omp parallel for num_threads (threads) schedule (static) collapse (2)
+  for (int y = 0; y < height; y++)
+    for (int q = 0; q < rows; q++) {
+      float *row = thread_scratch[THREAD_ID ()];
+      const float *pixel = product + (gsize) y * width * rows + q;
+      for (int x = 0; x < width; x++)
+        row[x] = pixel[(gsize) x * rows];
+      conv_store_row (conv, q, y, row, width, output, out);
+    }
+}
+
 static void
 bf16_run (void *state, const CpuConv *conv, const float *input, const TunitShape *in,
           float *output, const TunitShape *out, const CpuScratch *scratch,
@@ -376,6 +401,11 @@ bf16_run (void *state, const CpuConv *conv, const float *input, const TunitShape
   }
   dnnl_stream_wait (s->stream);
   omp_set_num_threads (saved);
+  if (s->dst_channels_last) {
+    store_channels_last (conv, product, height, width, output, out, scratch->per_thread,
+                         cpu->threads);
+    return;
+  }
   gsize plane = (gsize) height * width;
 #pragma omp parallel for num_threads (cpu->threads) schedule (static)
   for (int q = 0; q < conv->rows; q++)
