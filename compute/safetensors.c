@@ -18,6 +18,11 @@
  * too. */
 #define MAX_HEADER_DEPTH 8
 #define MAX_HEADER_TOKENS (256u * 1024u)
+/* The largest tensor of the official img_size-256 model has 2.4 million
+ * elements and the whole model 30 million; these bounds keep a crafted file
+ * (or one that is not a TUNIT model) from making us convert gigabytes. */
+#define MAX_TENSOR_ELEMENTS (G_GUINT64_CONSTANT (1) << 28)
+#define MAX_MODEL_ELEMENTS (G_GUINT64_CONSTANT (1) << 30)
 
 static void
 tensor_free (gpointer data)
@@ -100,8 +105,9 @@ parse_shape (const char *name, JsonNode *node, SafetensorsTensor *tensor, GError
     if (!node_to_size (json_array_get_element (shape, i), &dim))
       return format_error (error, "tensor '%s' has a shape entry that is not a non-negative integer", name);
     tensor->dims[i] = dim;
-    if (dim != 0 && tensor->n_elements > G_MAXSIZE / (guint64) dim)
-      return format_error (error, "tensor '%s' has a shape too large to address", name);
+    if (dim != 0 && tensor->n_elements > MAX_TENSOR_ELEMENTS / (guint64) dim)
+      return format_error (error, "tensor '%s' has more than %" G_GUINT64_FORMAT
+                           " elements", name, MAX_TENSOR_ELEMENTS);
     tensor->n_elements *= dim;
   }
   return TRUE;
@@ -258,6 +264,7 @@ parse_header (SafetensorsFile *file, const char *header, gsize header_size,
     return format_error (error, "header is not a JSON object");
   JsonObject *object = json_node_get_object (root);
   g_autoptr (GList) members = json_object_get_members (object);
+  guint64 total_elements = 0;
   for (GList *l = members; l != NULL; l = l->next) {
     const char *name = l->data;
     JsonNode *node = json_object_get_member (object, name);
@@ -272,6 +279,10 @@ parse_header (SafetensorsFile *file, const char *header, gsize header_size,
     if (!parse_tensor (name, node, data, data_size, tensor, error))
       return FALSE;
     g_hash_table_insert (file->by_name, tensor->name, tensor);
+    total_elements += tensor->n_elements;
+    if (total_elements > MAX_MODEL_ELEMENTS)
+      return format_error (error, "the tensors hold more than %" G_GUINT64_FORMAT
+                           " elements in all", MAX_MODEL_ELEMENTS);
   }
   return check_no_overlap (file, error);
 }

@@ -4,7 +4,9 @@
 #include "tiny-model.h"
 #include "tunit.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <string.h>
 
 static GBytes *valid_model;
@@ -231,6 +233,68 @@ test_bad_tensor_entries (void)
                         "truncated");
 }
 
+/* A tensor may have at most 2^28 elements, checked before its bytes. */
+static void
+test_tensor_too_large (void)
+{
+  assert_edit_rejected ("G.decoder.model.3.conv.bias|shape|[16384,16385]",
+                        "more than 268435456 elements");
+  assert_edit_rejected ("G.decoder.model.3.conv.bias|shape|[16384,16384,0]", "bytes");
+}
+
+/* All tensors together may hold at most 2^30 elements: a sparse file of
+ * five tensors of 2^28 floats (5 GiB, none of it read) is refused. */
+static void
+test_model_too_large (void)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  const gsize tensor_bytes = (gsize) 4 << 28;
+  json_builder_begin_object (builder);
+  for (int i = 0; i < 5; i++) {
+    g_autofree char *name = g_strdup_printf ("t%d", i);
+    json_builder_set_member_name (builder, name);
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "dtype");
+    json_builder_add_string_value (builder, "F32");
+    json_builder_set_member_name (builder, "shape");
+    json_builder_begin_array (builder);
+    json_builder_add_int_value (builder, 1 << 28);
+    json_builder_end_array (builder);
+    json_builder_set_member_name (builder, "data_offsets");
+    json_builder_begin_array (builder);
+    json_builder_add_int_value (builder, i * tensor_bytes);
+    json_builder_add_int_value (builder, (i + 1) * tensor_bytes);
+    json_builder_end_array (builder);
+    json_builder_end_object (builder);
+  }
+  json_builder_end_object (builder);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  g_autofree char *header = json_generator_to_data (generator, NULL);
+  guint64 length = strlen (header);
+  guint8 prefix[8];
+  for (int i = 0; i < 8; i++)
+    prefix[i] = (guint8) (length >> (8 * i));
+
+  g_autofree char *dir = g_dir_make_tmp ("test-model-loader-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "huge.safetensors", NULL);
+  FILE *file = fopen (path, "wb");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fwrite (prefix, 1, 8, file), ==, 8);
+  g_assert_cmpint (fwrite (header, 1, length, file), ==, length);
+  gboolean sparse = fseeko (file, 5 * tensor_bytes - 1, SEEK_CUR) == 0 && fputc (0, file) == 0;
+  g_assert_cmpint (fclose (file), ==, 0);
+  g_assert_true (sparse);
+  GError *error = NULL;
+  g_assert_null (tunit_model_load (path, &error));
+  g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "more than 1073741824 elements in all"));
+  g_error_free (error);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 set_metadata (JsonObject *root, gconstpointer data)
 {
@@ -263,6 +327,10 @@ test_bad_metadata (void)
   assert_metadata_rejected ("tunit.n_res|\"2\"", "lacks tensor");
   assert_metadata_rejected ("tunit.num_domains|\"4\"", "centroids");
   assert_metadata_rejected ("tunit.style_dim|\"5\"", NULL);
+  /* img_size is 16 * 2^n_downs, and n_downs at most 6 */
+  assert_metadata_rejected ("tunit.img_size|\"64\"", "does not match");
+  assert_metadata_rejected ("tunit.n_downs|\"7\"", "tunit.n_downs");
+  assert_metadata_rejected ("tunit.img_size|\"2048\"", "tunit.img_size");
 }
 
 static void
@@ -315,6 +383,8 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/header-depth", test_header_depth);
   g_test_add_func ("/loader/header-size", test_header_size);
   g_test_add_func ("/loader/bad-tensor-entries", test_bad_tensor_entries);
+  g_test_add_func ("/loader/tensor-too-large", test_tensor_too_large);
+  g_test_add_func ("/loader/model-too-large", test_model_too_large);
   g_test_add_func ("/loader/bad-metadata", test_bad_metadata);
   g_test_add_func ("/loader/missing-tensor", test_missing_tensor);
   g_test_add_func ("/loader/random-corruption", test_random_corruption);
