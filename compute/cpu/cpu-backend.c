@@ -44,6 +44,7 @@ typedef struct {
 typedef struct {
   const TunitGraph *graph;
   NodeExec *exec;                /* [n_nodes] */
+  TunitCpuIsa isa;               /* variant of the hot loops */
 } GraphPrep;
 
 /* Everything one graph needs to run at one input size. */
@@ -65,6 +66,7 @@ typedef struct {
   TunitBackend base;
   const TunitNetwork *network;
   int threads;
+  TunitCpuIsa isa;               /* chosen once, when the backend is made */
   float *adain_parameters;
   GraphPrep *generator_prep;
   GraphPrep *guide_prep;
@@ -145,22 +147,24 @@ winograd_tile_for (const TunitShape *in)
 }
 
 static CpuWinograd *
-winograd_variant (NodeExec *exec, const TunitNode *node, int m, gboolean keep)
+winograd_variant (NodeExec *exec, const TunitNode *node, int m, gboolean keep, TunitCpuIsa isa)
 {
   CpuWinograd **slot = &exec->winograd[m == 4][keep != 0];
   if (*slot == NULL)
-    *slot = exec->kind == EXEC_UPSAMPLED ? tunit_cpu_winograd_new_upsampled (node, m, keep)
-                                         : tunit_cpu_winograd_new (node, m, keep);
+    *slot = exec->kind == EXEC_UPSAMPLED
+            ? tunit_cpu_winograd_new_upsampled (node, m, keep, isa)
+            : tunit_cpu_winograd_new (node, m, keep, isa);
   return *slot;
 }
 
 /* optimize: use the fast paths (the generator); otherwise every node runs
  * its generic kernel (the guide, run once per style, and the style MLP). */
 static GraphPrep *
-graph_prep_new (const TunitGraph *graph, gboolean optimize)
+graph_prep_new (const TunitGraph *graph, gboolean optimize, TunitCpuIsa isa)
 {
   GraphPrep *prep = g_new0 (GraphPrep, 1);
   prep->graph = graph;
+  prep->isa = isa;
   prep->exec = g_new0 (NodeExec, graph->n_nodes);
   gboolean winograd = optimize && winograd_override () != 0;
   for (int i = 0; i < graph->n_nodes; i++) {
@@ -313,8 +317,8 @@ graph_run_new (GraphPrep *prep, int input_channels, int height, int width, int t
     const TunitNode *node = &graph->nodes[i];
     const TunitShape *in = exec->source >= 0 ? &run->shapes[exec->source] : NULL;
     if (exec->kind == EXEC_WINOGRAD || exec->kind == EXEC_UPSAMPLED)
-      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (in),
-                                           keep);
+      run->winograd[i] = winograd_variant (exec, node, winograd_tile_for (in), keep,
+                                           prep->isa);
     switch (exec->kind) {
     case EXEC_PLAIN:
       if (node->op == TUNIT_OP_CONV)
@@ -386,7 +390,7 @@ run_node (GraphRun *run, int i, const float *input, const float *adain_parameter
     return;
   case EXEC_DIRECT:
     tunit_cpu_direct_conv (node, in, in_shape, out, &run->shapes[i], run->thread_scratch,
-                           threads);
+                           threads, run->prep->isa);
     return;
   case EXEC_SPACE_TO_DEPTH:
     tunit_cpu_space_to_depth_conv_run (exec->space_to_depth, in, in_shape, out,
@@ -403,7 +407,7 @@ run_node (GraphRun *run, int i, const float *input, const float *adain_parameter
     tunit_cpu_conv (node, in, in_shape, out, &run->shapes[i], run->scratch, threads);
     break;
   case TUNIT_OP_NORM:
-    tunit_cpu_norm (node, in, in_shape, out, adain_parameters, threads);
+    tunit_cpu_norm (node, in, in_shape, out, adain_parameters, threads, run->prep->isa);
     break;
   case TUNIT_OP_UPSAMPLE_NEAREST2X:
     tunit_cpu_upsample_nearest2x (in, in_shape, out);
@@ -443,7 +447,7 @@ gboolean
 tunit_cpu_run_vector_graph (const TunitGraph *graph, const float *input, float *output,
                             GError **error)
 {
-  GraphPrep *prep = graph_prep_new (graph, FALSE);
+  GraphPrep *prep = graph_prep_new (graph, FALSE, tunit_cpu_isa_detect ());
   GraphRun *run = graph_run_new (prep, graph->nodes[0].channels, 1, 1, 1, error);
   if (run == NULL) {
     graph_prep_free (prep);
@@ -480,7 +484,7 @@ prepare (CpuBackend *self, GraphRun **run, GraphPrep **prep, const TunitGraph *g
     return *run;
   g_clear_pointer (run, graph_run_free);
   if (*prep == NULL)
-    *prep = graph_prep_new (graph, optimize);
+    *prep = graph_prep_new (graph, optimize, self->isa);
   *run = graph_run_new (*prep, 3, height, width, self->threads, error);
   return *run;
 }
@@ -545,6 +549,7 @@ tunit_cpu_backend_new (const TunitNetwork *network, const TunitEngineOptions *op
   self->base.vtable = &cpu_vtable;
   self->base.name = "cpu";
   self->threads = tunit_cpu_threads_init (options->threads);
+  self->isa = tunit_cpu_isa_detect ();
 #ifdef _OPENMP
   int threads = self->threads;
 #else
@@ -553,7 +558,8 @@ tunit_cpu_backend_new (const TunitNetwork *network, const TunitEngineOptions *op
   /* reduced precision is not implemented on the CPU: it runs fp32 */
   gboolean reduced = options->precision == TUNIT_PRECISION_FP16
                      || options->precision == TUNIT_PRECISION_BF16;
-  self->base.description = g_strdup_printf ("CPU (OpenBLAS, %d threads), fp32%s", threads,
+  self->base.description = g_strdup_printf ("CPU (OpenBLAS, %d threads, %s loops), fp32%s",
+                                            threads, tunit_cpu_isa_name (self->isa),
                                             reduced ? " (reduced precision not available "
                                                       "on the CPU backend)" : "");
   self->network = network;

@@ -21,17 +21,39 @@
 #define THREAD_COUNT() 1
 #endif
 
-/* Leaf loops worth an AVX2/FMA version get one, chosen at load time. */
+/* Leaf loops worth an AVX2/FMA version get one.  A hot loop is written
+ * once, as NAME_body, always inlined into one function per variant
+ * (NAME_variants[isa]), each compiled for its instruction set; the
+ * caller indexes the table with the variant the backend detected. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define HOT __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#define HAVE_X86_64_V3 1
+#define TARGET_X86_64_V3 __attribute__ ((target ("arch=x86-64-v3")))
 #else
-#define HOT
+#define TARGET_X86_64_V3
 #endif
+#define ALWAYS_INLINE static inline __attribute__ ((always_inline))
+
+/* NAME_variants[TUNIT_CPU_N_ISAS] of a void hot loop NAME_body. */
+#define VOID_VARIANTS(name, params, args)                                       \
+  static void name##_generic params { name##_body args; }                      \
+  TARGET_X86_64_V3 static void name##_x86_64_v3 params { name##_body args; }   \
+  static void (*const name##_variants[TUNIT_CPU_N_ISAS]) params = {            \
+    [TUNIT_CPU_ISA_GENERIC] = name##_generic,                                   \
+    [TUNIT_CPU_ISA_X86_64_V3] = name##_x86_64_v3,                               \
+  };
+/* The same for a hot loop returning a double. */
+#define DOUBLE_VARIANTS(name, params, args)                                          \
+  static double name##_generic params { return name##_body args; }                  \
+  TARGET_X86_64_V3 static double name##_x86_64_v3 params { return name##_body args; } \
+  static double (*const name##_variants[TUNIT_CPU_N_ISAS]) params = {               \
+    [TUNIT_CPU_ISA_GENERIC] = name##_generic,                                        \
+    [TUNIT_CPU_ISA_X86_64_V3] = name##_x86_64_v3,                                    \
+  };
 
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float v8sf __attribute__ ((vector_size (32)));
 
-static inline v8sf
+ALWAYS_INLINE v8sf
 load8 (const float *p)
 {
   v8sf v;
@@ -39,10 +61,27 @@ load8 (const float *p)
   return v;
 }
 
-static inline void
+ALWAYS_INLINE void
 store8 (float *p, v8sf v)
 {
   memcpy (p, &v, sizeof v);
+}
+
+TunitCpuIsa
+tunit_cpu_isa_detect (void)
+{
+#ifdef HAVE_X86_64_V3
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("x86-64-v3"))
+    return TUNIT_CPU_ISA_X86_64_V3;
+#endif
+  return TUNIT_CPU_ISA_GENERIC;
+}
+
+const char *
+tunit_cpu_isa_name (TunitCpuIsa isa)
+{
+  return isa == TUNIT_CPU_ISA_X86_64_V3 ? "x86-64-v3" : "generic";
 }
 
 int
@@ -390,10 +429,13 @@ tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *o
 
 /* acc[o][0..band_width) for one output row: sum over c, ky, kx; one
  * version per output count so that the accumulators stay in registers. */
+#define DIRECT_ROW_PARAMS                                                                  \
+  (const float *band, int band_rows, int band_width, int y, int in_channels, int k,        \
+   const float *weight, int width, float *acc)
+#define DIRECT_ROW_ARGS (band, band_rows, band_width, y, in_channels, k, weight, width, acc)
 #define DIRECT_ROW(NOUT)                                                                   \
-  HOT static void                                                                          \
-  direct_row_##NOUT (const float *band, int band_rows, int band_width, int y,              \
-                     int in_channels, int k, const float *weight, int width, float *acc)    \
+  ALWAYS_INLINE void                                                                       \
+  direct_row_##NOUT##_body DIRECT_ROW_PARAMS                                               \
   {                                                                                        \
     gsize plane = (gsize) in_channels * k * k;                                             \
     for (int x0 = 0; x0 < width; x0 += DIRECT_BLOCK) {                                     \
@@ -419,7 +461,8 @@ tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *o
         store8 (acc + o * band_width + x0 + 8, a1[o]);                                     \
       }                                                                                    \
     }                                                                                      \
-  }
+  }                                                                                        \
+  VOID_VARIANTS (direct_row_##NOUT, DIRECT_ROW_PARAMS, DIRECT_ROW_ARGS)
 DIRECT_ROW (1)
 DIRECT_ROW (2)
 DIRECT_ROW (3)
@@ -427,20 +470,20 @@ DIRECT_ROW (4)
 
 static void
 direct_row (const float *band, int band_rows, int band_width, int y, int in_channels,
-            int k, const float *weight, int n_out, int width, float *acc)
+            int k, const float *weight, int n_out, int width, float *acc, TunitCpuIsa isa)
 {
   switch (n_out) {
-  case 1: direct_row_1 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
-  case 2: direct_row_2 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
-  case 3: direct_row_3 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
-  default: direct_row_4 (band, band_rows, band_width, y, in_channels, k, weight, width, acc); break;
+  case 1: direct_row_1_variants[isa] DIRECT_ROW_ARGS; break;
+  case 2: direct_row_2_variants[isa] DIRECT_ROW_ARGS; break;
+  case 3: direct_row_3_variants[isa] DIRECT_ROW_ARGS; break;
+  default: direct_row_4_variants[isa] DIRECT_ROW_ARGS; break;
   }
 }
 
 void
 tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitShape *in,
                        float *output, const TunitShape *out, float **thread_scratch,
-                       int threads)
+                       int threads, TunitCpuIsa isa)
 {
   int k = node->kernel, pad = node->padding;
   int band_width = direct_band_width (node, out);
@@ -482,7 +525,7 @@ tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitSha
         int group = MIN (TUNIT_CPU_DIRECT_MAX_CHANNELS, node->channels - o0);
         direct_row (band, band_rows, band_width, y, node->in_channels, k,
                     node->weight + (gsize) o0 * node->in_channels * k * k, group,
-                    out->width, acc);
+                    out->width, acc, isa);
         for (int o = o0; o < o0 + group; o++) {
           float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
           float bias = node->bias ? node->bias[o] : 0.0f;
@@ -589,8 +632,8 @@ tunit_cpu_winograd_weight_size (const CpuWinograd *w)
 }
 
 /* Row q of the transformed weights, eight input channels at a time. */
-HOT static void
-transform_weights_row (const CpuWinograd *w, int q, float *u)
+ALWAYS_INLINE void
+transform_weights_row_body (const CpuWinograd *w, int q, float *u)
 {
   int m = w->m, n = m + 2, C = w->in_channels;
   const float *G = m == 2 ? &G2f[0][0] : &G4f[0][0];
@@ -620,6 +663,7 @@ transform_weights_row (const CpuWinograd *w, int q, float *u)
     transform_kernel (m, g, u + c, C);
   }
 }
+VOID_VARIANTS (transform_weights_row, (const CpuWinograd *w, int q, float *u), (w, q, u))
 
 /* Fills u[rows][(m+2)^2][in_channels]: each row's transforms are written
  * in one sequential run (writing (m+2)^2 far-apart streams instead made
@@ -632,7 +676,7 @@ transform_weights (const CpuWinograd *w, float *u, int first, int count, int thr
   gsize row = (gsize) (w->m + 2) * (w->m + 2) * w->in_channels;
 #pragma omp parallel for num_threads (threads) schedule (static)
   for (int q = 0; q < count; q++)
-    transform_weights_row (w, first + q, u + q * row);
+    transform_weights_row_variants[w->isa] (w, first + q, u + q * row);
 }
 
 /* Weights transformed per frame are transformed a block of GEMM rows at a
@@ -661,10 +705,12 @@ tunit_cpu_winograd_weight_scratch_size (const CpuWinograd *w)
 }
 
 static CpuWinograd *
-winograd_alloc (const TunitNode *node, int m, gboolean phases, gboolean cached)
+winograd_alloc (const TunitNode *node, int m, gboolean phases, gboolean cached,
+                TunitCpuIsa isa)
 {
   CpuWinograd *w = g_new0 (CpuWinograd, 1);
   w->m = m;
+  w->isa = isa;
   w->in_channels = node->in_channels;
   w->channels = node->channels;
   w->rows = phases ? 4 * node->channels : node->channels;
@@ -682,17 +728,18 @@ winograd_alloc (const TunitNode *node, int m, gboolean phases, gboolean cached)
 }
 
 CpuWinograd *
-tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached)
+tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached, TunitCpuIsa isa)
 {
-  CpuWinograd *w = winograd_alloc (node, m, FALSE, cached);
+  CpuWinograd *w = winograd_alloc (node, m, FALSE, cached, isa);
   w->pad = node->pad_mode == TUNIT_PAD_ZERO ? CPU_PAD_ZERO : CPU_PAD_REFLECT;
   return w;
 }
 
 CpuWinograd *
-tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m, gboolean cached)
+tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m, gboolean cached,
+                                  TunitCpuIsa isa)
 {
-  CpuWinograd *w = winograd_alloc (node, m, TRUE, cached);
+  CpuWinograd *w = winograd_alloc (node, m, TRUE, cached, isa);
   w->pad = CPU_PAD_REPLICATE;
   return w;
 }
@@ -785,9 +832,12 @@ fill_band (const CpuWinograd *w, const float *plane, const TunitShape *in, int y
 }
 
 /* Input transform of one channel's band: v[xi * xi_stride + t * tiles_w + k]. */
-HOT static void
-input_transform (int m, const float *band, int rows, int tiles_w, int band_width,
-                 float *tmp, float *v, gsize xi_stride)
+#define INPUT_TRANSFORM_PARAMS                                                  \
+  (int m, const float *band, int rows, int tiles_w, int band_width, float *tmp, \
+   float *v, gsize xi_stride)
+#define INPUT_TRANSFORM_ARGS (m, band, rows, tiles_w, band_width, tmp, v, xi_stride)
+ALWAYS_INLINE void
+input_transform_body INPUT_TRANSFORM_PARAMS
 {
   int n = m + 2;
   const float *bt = winograd_bt (m);
@@ -838,13 +888,17 @@ input_transform (int m, const float *band, int rows, int tiles_w, int band_width
     }
   }
 }
+VOID_VARIANTS (input_transform, INPUT_TRANSFORM_PARAMS, INPUT_TRANSFORM_ARGS)
 
 /* Output transform of GEMM row q: mx[xi * xi_stride + tile]; writes the
  * rows of output tile row t into `row` (m rows of m*tiles_w) one at a
  * time and hands them to the caller through `emit`. */
-HOT static void
-output_transform_row (int m, const float *mx, gsize xi_stride, int t, int tiles_w, int r,
-                      float *s, float *row)
+#define OUTPUT_TRANSFORM_ROW_PARAMS                                                  \
+  (int m, const float *mx, gsize xi_stride, int t, int tiles_w, int r, float *s,   \
+   float *row)
+#define OUTPUT_TRANSFORM_ROW_ARGS (m, mx, xi_stride, t, tiles_w, r, s, row)
+ALWAYS_INLINE void
+output_transform_row_body OUTPUT_TRANSFORM_ROW_PARAMS
 {
   int n = m + 2;
   const float *at = winograd_at (m);
@@ -885,6 +939,7 @@ output_transform_row (int m, const float *mx, gsize xi_stride, int t, int tiles_
     }
   }
 }
+VOID_VARIANTS (output_transform_row, OUTPUT_TRANSFORM_ROW_PARAMS, OUTPUT_TRANSFORM_ROW_ARGS)
 
 /* GEMM rows q0 .. q0+count-1 of the convolution (output channels, or
  * phase x channel), whose transformed weights are u[count][(m+2)^2][C]. */
@@ -912,8 +967,8 @@ winograd_rows (const CpuWinograd *w, const WinogradGeometry *geometry, const flo
       for (int c = 0; c < C; c++) {
         float *band = mine, *tmp = mine + (gsize) band_rows * g.band_width;
         fill_band (w, input + c * in_plane, in, m * t0 - 1, band_rows, g.band_width, band);
-        input_transform (m, band, rows, g.tiles_w, g.band_width, tmp, v + (gsize) c * T,
-                         (gsize) C * T);
+        input_transform_variants[w->isa] (m, band, rows, g.tiles_w, g.band_width, tmp,
+                                          v + (gsize) c * T, (gsize) C * T);
       }
 #ifdef _OPENMP
 #pragma omp for schedule (static)
@@ -938,8 +993,8 @@ winograd_rows (const CpuWinograd *w, const WinogradGeometry *geometry, const flo
             int y = m * (t0 + t) + r;
             if (y >= H)
               break;
-            output_transform_row (m, mx + (gsize) q * T, (gsize) M * T, t, g.tiles_w, r, s,
-                                  row);
+            output_transform_row_variants[w->isa] (m, mx + (gsize) q * T, (gsize) M * T, t,
+                                                   g.tiles_w, r, s, row);
             if (!w->phases) {
               float *dst = output + o * out_plane + (gsize) y * W;
               memcpy (dst, row, sizeof (float) * W);
@@ -1108,8 +1163,8 @@ tunit_cpu_upsample_border_run (const CpuUpsampleBorder *b, const float *input,
 /* ----------------------------------------------------- the other nodes */
 
 /* sum of x[i] and of (x[i] - mean)^2, in float blocks summed in double */
-HOT static double
-plane_sum (const float *x, gsize n, float mean)
+ALWAYS_INLINE double
+plane_sum_body (const float *x, gsize n, float mean)
 {
   double total = 0.0;
   gsize i = 0;
@@ -1124,9 +1179,10 @@ plane_sum (const float *x, gsize n, float mean)
     total += x[i] - mean;
   return total;
 }
+DOUBLE_VARIANTS (plane_sum, (const float *x, gsize n, float mean), (x, n, mean))
 
-HOT static double
-plane_squares (const float *x, gsize n, float mean)
+ALWAYS_INLINE double
+plane_squares_body (const float *x, gsize n, float mean)
 {
   double total = 0.0;
   gsize i = 0;
@@ -1145,9 +1201,12 @@ plane_squares (const float *x, gsize n, float mean)
   }
   return total;
 }
+DOUBLE_VARIANTS (plane_squares, (const float *x, gsize n, float mean), (x, n, mean))
 
-HOT static void
-plane_affine (const float *src, float *dst, gsize n, float scale, float shift, gboolean relu)
+#define PLANE_AFFINE_PARAMS \
+  (const float *src, float *dst, gsize n, float scale, float shift, gboolean relu)
+ALWAYS_INLINE void
+plane_affine_body PLANE_AFFINE_PARAMS
 {
   if (relu)
     for (gsize i = 0; i < n; i++) {
@@ -1158,10 +1217,11 @@ plane_affine (const float *src, float *dst, gsize n, float scale, float shift, g
     for (gsize i = 0; i < n; i++)
       dst[i] = src[i] * scale + shift;
 }
+VOID_VARIANTS (plane_affine, PLANE_AFFINE_PARAMS, (src, dst, n, scale, shift, relu))
 
 void
 tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,
-                float *output, const float *adain_parameters, int threads)
+                float *output, const float *adain_parameters, int threads, TunitCpuIsa isa)
 {
   gsize plane = (gsize) shape->height * shape->width;
 #pragma omp parallel for num_threads (threads) schedule (static)
@@ -1169,9 +1229,9 @@ tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *sha
     const float *src = input + c * plane;
     float *dst = output + c * plane;
     /* the mean, refined once, then the biased variance around it */
-    double mean = plane_sum (src, plane, 0.0f) / plane;
-    mean += plane_sum (src, plane, (float) mean) / plane;
-    double squares = plane_squares (src, plane, (float) mean);
+    double mean = plane_sum_variants[isa] (src, plane, 0.0f) / plane;
+    mean += plane_sum_variants[isa] (src, plane, (float) mean) / plane;
+    double squares = plane_squares_variants[isa] (src, plane, (float) mean);
     double inv_std = 1.0 / sqrt (squares / plane + TUNIT_NORM_EPSILON);
     double scale = inv_std, shift = -mean * inv_std;
     if (node->adaptive) {
@@ -1184,8 +1244,8 @@ tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *sha
       for (gsize i = 0; i < plane; i++)
         dst[i] = tanhf (src[i] * (float) scale + (float) shift);
     } else {
-      plane_affine (src, dst, plane, (float) scale, (float) shift,
-                    node->activation == TUNIT_ACTIVATION_RELU);
+      plane_affine_variants[isa] (src, dst, plane, (float) scale, (float) shift,
+                                  node->activation == TUNIT_ACTIVATION_RELU);
     }
   }
 }

@@ -25,6 +25,21 @@ typedef enum {
   CPU_PAD_REPLICATE,
 } CpuPad;
 
+/* Instruction-set variants of the hot loops.  Each hot loop is written once
+ * and compiled once per variant (GCC's target attribute); the backend
+ * detects the CPU when it is created and passes the variant to the kernels.
+ * Nothing is resolved when the library loads: no ifunc, whose resolvers run
+ * before a sanitizer's runtime is ready. */
+typedef enum {
+  TUNIT_CPU_ISA_GENERIC,     /* the build's baseline instruction set */
+  TUNIT_CPU_ISA_X86_64_V3,   /* x86-64 with AVX2, FMA, BMI2 (Haswell, Zen and later) */
+  TUNIT_CPU_N_ISAS
+} TunitCpuIsa;
+
+/* The best variant this CPU runs. */
+TunitCpuIsa tunit_cpu_isa_detect (void);
+const char *tunit_cpu_isa_name (TunitCpuIsa isa);
+
 /* Sets up threading: returns the thread count to use for `requested`
  * (0 = all cores) and, under OpenMP, makes OpenBLAS single-threaded. */
 int tunit_cpu_threads_init (int requested);
@@ -62,7 +77,7 @@ gboolean tunit_cpu_direct_conv_applies (const TunitNode *node);
 gsize tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *out);
 void tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitShape *in,
                             float *output, const TunitShape *out, float **thread_scratch,
-                            int threads);
+                            int threads, TunitCpuIsa isa);
 
 /* ------------------------------------------- Winograd 3x3 convolution */
 
@@ -83,16 +98,18 @@ typedef struct {
   float *u;              /* [rows][(m+2)^2][in_channels], or NULL: transformed
                           * into scratch on every run */
   float *bias;           /* [rows] */
+  TunitCpuIsa isa;       /* variant of the transforms */
 } CpuWinograd;
 
 /* node: a 3x3 stride-1 padding-1 convolution.  cached: transform the
  * weights now and keep them; otherwise every run transforms them into its
  * weight scratch (less memory, some time). */
-CpuWinograd *tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached);
+CpuWinograd *tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached,
+                                     TunitCpuIsa isa);
 /* node: a 5x5 stride-1 padding-2 reflect convolution reading a nearest x2
  * upsampling. */
 CpuWinograd *tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m,
-                                               gboolean cached);
+                                               gboolean cached, TunitCpuIsa isa);
 /* Floats of the transformed weights. */
 gsize tunit_cpu_winograd_weight_size (const CpuWinograd *w);
 /* Floats of the weight scratch a run needs: 0 when the weights are kept,
@@ -126,7 +143,8 @@ void tunit_cpu_upsample_border_run (const CpuUpsampleBorder *b, const float *inp
 
 /* output may equal input (in place) for norm and residual add. */
 void tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,
-                     float *output, const float *adain_parameters, int threads);
+                     float *output, const float *adain_parameters, int threads,
+                     TunitCpuIsa isa);
 void tunit_cpu_upsample_nearest2x (const float *input, const TunitShape *in, float *output);
 void tunit_cpu_max_pool2x2 (const float *input, const TunitShape *in, float *output,
                             const TunitShape *out);
