@@ -16,8 +16,26 @@
 #include <dlfcn.h>
 #include <glib.h>
 
-void __tsan_acquire (void *address);
-void __tsan_release (void *address);
+/* From the TSan runtime of the process.  Weak, and this file is built
+ * without instrumentation, so that it does nothing (but call GLib) in the
+ * programs without a TSan runtime that run under the same LD_PRELOAD
+ * (the shell, grep, ...). */
+void __tsan_acquire (void *address) __attribute__ ((weak));
+void __tsan_release (void *address) __attribute__ ((weak));
+
+static void
+acquire (void *address)
+{
+  if (__tsan_acquire != NULL)
+    __tsan_acquire (address);
+}
+
+static void
+release (void *address)
+{
+  if (__tsan_release != NULL)
+    __tsan_release (address);
+}
 
 #define REAL(name) \
   static __typeof__ (name) *real; \
@@ -29,7 +47,7 @@ g_mutex_lock (GMutex *mutex)
 {
   REAL (g_mutex_lock);
   real (mutex);
-  __tsan_acquire (mutex);
+  acquire (mutex);
 }
 
 gboolean
@@ -38,7 +56,7 @@ g_mutex_trylock (GMutex *mutex)
   REAL (g_mutex_trylock);
   gboolean locked = real (mutex);
   if (locked)
-    __tsan_acquire (mutex);
+    acquire (mutex);
   return locked;
 }
 
@@ -46,7 +64,7 @@ void
 g_mutex_unlock (GMutex *mutex)
 {
   REAL (g_mutex_unlock);
-  __tsan_release (mutex);
+  release (mutex);
   real (mutex);
 }
 
@@ -55,7 +73,7 @@ g_rec_mutex_lock (GRecMutex *mutex)
 {
   REAL (g_rec_mutex_lock);
   real (mutex);
-  __tsan_acquire (mutex);
+  acquire (mutex);
 }
 
 gboolean
@@ -64,7 +82,7 @@ g_rec_mutex_trylock (GRecMutex *mutex)
   REAL (g_rec_mutex_trylock);
   gboolean locked = real (mutex);
   if (locked)
-    __tsan_acquire (mutex);
+    acquire (mutex);
   return locked;
 }
 
@@ -72,7 +90,7 @@ void
 g_rec_mutex_unlock (GRecMutex *mutex)
 {
   REAL (g_rec_mutex_unlock);
-  __tsan_release (mutex);
+  release (mutex);
   real (mutex);
 }
 
@@ -81,7 +99,7 @@ g_rw_lock_writer_lock (GRWLock *lock)
 {
   REAL (g_rw_lock_writer_lock);
   real (lock);
-  __tsan_acquire (lock);
+  acquire (lock);
 }
 
 gboolean
@@ -90,7 +108,7 @@ g_rw_lock_writer_trylock (GRWLock *lock)
   REAL (g_rw_lock_writer_trylock);
   gboolean locked = real (lock);
   if (locked)
-    __tsan_acquire (lock);
+    acquire (lock);
   return locked;
 }
 
@@ -98,7 +116,7 @@ void
 g_rw_lock_writer_unlock (GRWLock *lock)
 {
   REAL (g_rw_lock_writer_unlock);
-  __tsan_release (lock);
+  release (lock);
   real (lock);
 }
 
@@ -107,7 +125,7 @@ g_rw_lock_reader_lock (GRWLock *lock)
 {
   REAL (g_rw_lock_reader_lock);
   real (lock);
-  __tsan_acquire (lock);
+  acquire (lock);
 }
 
 gboolean
@@ -116,7 +134,7 @@ g_rw_lock_reader_trylock (GRWLock *lock)
   REAL (g_rw_lock_reader_trylock);
   gboolean locked = real (lock);
   if (locked)
-    __tsan_acquire (lock);
+    acquire (lock);
   return locked;
 }
 
@@ -124,7 +142,7 @@ void
 g_rw_lock_reader_unlock (GRWLock *lock)
 {
   REAL (g_rw_lock_reader_unlock);
-  __tsan_release (lock);
+  release (lock);
   real (lock);
 }
 
@@ -133,50 +151,50 @@ void
 g_cond_wait (GCond *cond, GMutex *mutex)
 {
   REAL (g_cond_wait);
-  __tsan_release (mutex);
+  release (mutex);
   real (cond, mutex);
-  __tsan_acquire (mutex);
+  acquire (mutex);
 }
 
 gboolean
 g_cond_wait_until (GCond *cond, GMutex *mutex, gint64 end_time)
 {
   REAL (g_cond_wait_until);
-  __tsan_release (mutex);
+  release (mutex);
   gboolean signalled = real (cond, mutex, end_time);
-  __tsan_acquire (mutex);
+  acquire (mutex);
   return signalled;
 }
 
 void
-g_bit_lock (volatile gint *address, gint lock_bit)
+(g_bit_lock) (volatile gint *address, gint lock_bit)
 {
   REAL (g_bit_lock);
   real (address, lock_bit);
-  __tsan_acquire ((void *) address);
+  acquire ((void *) address);
 }
 
 void
-g_bit_unlock (volatile gint *address, gint lock_bit)
+(g_bit_unlock) (volatile gint *address, gint lock_bit)
 {
   REAL (g_bit_unlock);
-  __tsan_release ((void *) address);
+  release ((void *) address);
   real (address, lock_bit);
 }
 
 void
-g_pointer_bit_lock (volatile void *address, gint lock_bit)
+(g_pointer_bit_lock) (volatile void *address, gint lock_bit)
 {
   REAL (g_pointer_bit_lock);
   real (address, lock_bit);
-  __tsan_acquire ((void *) address);
+  acquire ((void *) address);
 }
 
 void
-g_pointer_bit_unlock (volatile void *address, gint lock_bit)
+(g_pointer_bit_unlock) (volatile void *address, gint lock_bit)
 {
   REAL (g_pointer_bit_unlock);
-  __tsan_release ((void *) address);
+  release ((void *) address);
   real (address, lock_bit);
 }
 
@@ -186,7 +204,7 @@ gboolean
   REAL (g_once_init_enter);
   gboolean first = real (location);
   if (!first)
-    __tsan_acquire ((void *) location);
+    acquire ((void *) location);
   return first;
 }
 
@@ -194,8 +212,45 @@ void
 (g_once_init_leave) (volatile void *location, gsize result)
 {
   REAL (g_once_init_leave);
-  __tsan_release ((void *) location);
+  release ((void *) location);
   real (location, result);
+}
+
+/* A GThreadPool hands its tasks over through GLib's own queue, inside
+ * GLib, where this file cannot see: the push is annotated as a release on
+ * the task and the pool's function, wrapped, starts with an acquire.
+ * (GStreamer runs every streaming thread as a task of such a pool.) */
+typedef struct {
+  GFunc func;
+  gpointer user_data;
+} PoolFunction;
+
+static void
+run_pool_task (gpointer data, gpointer user_data)
+{
+  PoolFunction *function = user_data;
+  acquire (data);
+  function->func (data, function->user_data);
+}
+
+GThreadPool *
+g_thread_pool_new (GFunc func, gpointer user_data, gint max_threads, gboolean exclusive,
+                   GError **error)
+{
+  REAL (g_thread_pool_new);
+  /* lives as long as the pool; pools live as long as the program here */
+  PoolFunction *function = g_new (PoolFunction, 1);
+  function->func = func;
+  function->user_data = user_data;
+  return real (run_pool_task, function, max_threads, exclusive, error);
+}
+
+gboolean
+g_thread_pool_push (GThreadPool *pool, gpointer data, GError **error)
+{
+  REAL (g_thread_pool_push);
+  release (data);
+  return real (pool, data, error);
 }
 
 void
@@ -203,8 +258,8 @@ g_object_unref (gpointer object)
 {
   REAL (g_object_unref);
   if (object != NULL) {
-    __tsan_release (object);
-    __tsan_acquire (object);
+    release (object);
+    acquire (object);
   }
   real (object);
 }
@@ -219,8 +274,8 @@ gst_mini_object_unref (GstMiniObject *object)
 {
   REAL (gst_mini_object_unref);
   if (object != NULL) {
-    __tsan_release (object);
-    __tsan_acquire (object);
+    release (object);
+    acquire (object);
   }
   if (real != NULL)
     real (object);
