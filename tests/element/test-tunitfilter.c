@@ -368,6 +368,96 @@ push_frame (GstHarness *h, GstVideoFormat format, int width, int height,
   return result;
 }
 
+/* Frames are paced like a 30 fps source, so that a bound in frames is a
+ * bound in time too. */
+#define FRAME_INTERVAL_US (G_USEC_PER_SEC / 30)
+/* A style from a reference image is ready within this many frames (2 s:
+ * decoding a small PNG and running the guide off the streaming thread);
+ * a pseudo-domain (a centroid and the style MLP) within 3. */
+#define REFERENCE_CHANGE_FRAMES 60
+#define DOMAIN_CHANGE_FRAMES 3
+
+static void
+pace (gint64 *last)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (*last != 0 && now - *last < FRAME_INTERVAL_US)
+    g_usleep (FRAME_INTERVAL_US - (now - *last));
+  *last = g_get_monotonic_time ();
+}
+
+/* Pushes frames of rgb until the output is `after`; every output before it
+ * must be `before` (a change lands whole, between two frames).  Returns the
+ * number of frames it took (1: the first one already). */
+static int
+frames_until (GstHarness *h, GstVideoFormat format, int width, int height,
+    const guint8 *rgb, const guint8 *before, const guint8 *after, int max_frames)
+{
+  gsize n = (gsize) 3 * width * height;
+  gint64 last = 0;
+  int i;
+
+  for (i = 1; i <= max_frames; i++) {
+    guint8 *out;
+    pace (&last);
+    out = push_frame (h, format, width, height, rgb);
+    if (max_difference (out, after, n) <= 1) {
+      g_free (out);
+      return i;
+    }
+    fail_unless (before != NULL && max_difference (out, before, n) <= 1,
+        "frame %d is neither the old nor the new style (off by %d and %d)", i,
+        before ? max_difference (out, before, n) : -1,
+        max_difference (out, after, n));
+    g_free (out);
+  }
+  fail ("the change did not take effect within %d frames", max_frames);
+  return -1;
+}
+
+/* Pushes frames of rgb, each of which must be `keep`, until tunitfilter
+ * posts a warning that contains `expected`; fails on an error. */
+static void
+frames_until_warning (GstHarness *h, GstBus *bus, GstVideoFormat format,
+    int width, int height, const guint8 *rgb, const guint8 *keep,
+    const gchar *expected)
+{
+  gsize n = (gsize) 3 * width * height;
+  gint64 last = 0;
+  int i;
+
+  for (i = 1; i <= REFERENCE_CHANGE_FRAMES; i++) {
+    GstMessage *msg;
+    guint8 *out;
+
+    pace (&last);
+    out = push_frame (h, format, width, height, rgb);
+    fail_unless (max_difference (out, keep, n) <= 1,
+        "frame %d after a bad change (%s) is not the old style (off by %d)", i,
+        expected, max_difference (out, keep, n));
+    g_free (out);
+    /* (popping with a filter drops the other messages: one filter for both) */
+    while ((msg = gst_bus_pop_filtered (bus,
+                GST_MESSAGE_WARNING | GST_MESSAGE_ERROR)) != NULL) {
+      GError *err = NULL;
+      gboolean found;
+      if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+        gst_message_parse_error (msg, &err, NULL);
+        fail ("an error after a bad change (%s): %s", expected, err->message);
+      }
+      gst_message_parse_warning (msg, &err, NULL);
+      GST_INFO ("warning: %s", err->message);
+      found = strstr (err->message, expected) != NULL;
+      g_error_free (err);
+      gst_message_unref (msg);
+      if (found)
+        return;
+    }
+  }
+  fail ("no warning with '%s' within %d frames", expected,
+      REFERENCE_CHANGE_FRAMES);
+}
+
 /* ----------------------------------------------------------------- tests */
 
 GST_START_TEST (test_domain_matches_engine)
@@ -615,14 +705,12 @@ GST_START_TEST (test_last_set_wins)
   g_free (out);
   /* then domain: domain */
   g_object_set (h->element, "domain", 0, NULL);
-  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
-  fail_unless (max_difference (out, by_domain, 3 * w * h_) <= 1);
-  g_free (out);
+  frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_style, by_domain,
+      DOMAIN_CHANGE_FRAMES);
   /* unset domain: back to the style */
   g_object_set (h->element, "domain", -1, NULL);
-  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
-  fail_unless (max_difference (out, by_style, 3 * w * h_) <= 1);
-  g_free (out);
+  frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain, by_style,
+      REFERENCE_CHANGE_FRAMES);
   assert_no_error (bus);
   gst_harness_teardown (h);
   gst_object_unref (bus);
@@ -815,7 +903,8 @@ GST_START_TEST (test_property_ranges)
   /* every property is documented */
   {
     const gchar *names[] = { "model", "style", "domain", "backend", "device",
-      "processing-size", "strength"
+      "threads", "precision", "processing-size", "strength",
+      "max-frames-in-flight", "statistics-interval", "statistics"
     };
     guint i;
     for (i = 0; i < G_N_ELEMENTS (names); i++) {
@@ -825,34 +914,148 @@ GST_START_TEST (test_property_ranges)
           "property %s has no real blurb", names[i]);
     }
   }
+  gst_object_unref (e);
 
-  /* the model default comes from TUNIT_MODEL */
+  /* what gst-inspect shows does not depend on the environment: the model
+   * default is NULL (resolved when the stream starts) */
+  g_setenv ("TUNIT_MODEL", "/somewhere/else.safetensors", TRUE);
+  e = gst_element_factory_make ("tunitfilter", NULL);
   g_object_get (e, "model", &s, NULL);
-  if (g_getenv ("TUNIT_MODEL") && *g_getenv ("TUNIT_MODEL")) {
-    fail_unless_equals_string (s, g_getenv ("TUNIT_MODEL"));
-  } else {
-    fail_unless (s != NULL && *s != '\0');
-  }
-  g_free (s);
+  fail_unless (s == NULL, "the model default is '%s'", s);
+  p = g_object_class_find_property (G_OBJECT_GET_CLASS (e), "model");
+  fail_unless (G_PARAM_SPEC_STRING (p)->default_value == NULL);
+  g_unsetenv ("TUNIT_MODEL");
   gst_object_unref (e);
 }
 
 GST_END_TEST;
 
-GST_START_TEST (test_model_is_fixed_while_playing)
+/* Pseudo-domain centroids of a second model: the same network, other
+ * style codes, so its frames differ from the first model's. */
+static gchar *
+write_other_model (const gchar *name)
 {
+  GError *error = NULL;
+  TunitModel *model = tunit_model_load (model_path, &error);
+  float *centroids = g_new (float, num_domains * style_dim);
+  gchar *path = g_build_filename (tmp_dir, name, NULL);
+  int i;
+
+  fail_unless (model != NULL);
+  for (i = 0; i < num_domains * style_dim; i++)
+    centroids[i] = (float) cos (0.9 * i + 1.1) * 1.5f;
+  fail_unless (tunit_model_save_with_centroids (model, centroids, path, &error),
+      "cannot write %s: %s", path, error ? error->message : "?");
+  g_free (centroids);
+  tunit_model_unref (model);
+  return path;
+}
+
+/* `model` changes while PLAYING: the frames switch to the new model within
+ * a bounded number of frames, every frame before is the old model's; a
+ * broken model is a warning and the stream keeps the model it has. */
+GST_START_TEST (test_model_swap_while_playing)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 12), *by_first, *by_second;
+  gchar *second_model = write_other_model ("model-other.safetensors");
+  gchar *broken = g_build_filename (tmp_dir, "broken.safetensors", NULL);
+  TunitEngine *engine = direct_engine (model_c_path);
+  TunitEngine *other = direct_engine (second_model);
+  GstBus *bus;
   GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
-      GST_VIDEO_FORMAT_RGB, 32, 32, NULL);
+      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  int frames;
   gchar *s;
 
-  g_object_set (h->element, "model", "/nonexistent.safetensors", NULL);
+  by_first = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
+  by_second = direct_translate (other, centroid (other, 0), rgb, w, h_, w, h_,
+      1.0);
+  fail_if (max_difference (by_first, by_second, 3 * w * h_) <= 1,
+      "the two models give the same picture; the test is blind");
+
+  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+  g_object_set (h->element, "model", second_model, NULL);
   g_object_get (h->element, "model", &s, NULL);
-  fail_unless_equals_string (s, model_c_path);
+  fail_unless_equals_string (s, second_model);
   g_free (s);
+  frames = frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_first,
+      by_second, REFERENCE_CHANGE_FRAMES);
+  GST_INFO ("the new model took effect on frame %d", frames);
+
+  /* broken and missing models: warnings, the second model stays */
+  fail_unless (g_file_set_contents (broken, "not a model", -1, NULL));
+  g_object_set (h->element, "model", broken, NULL);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_second,
+      "cannot load model");
+  g_object_set (h->element, "model", "/nonexistent/model.safetensors", NULL);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_second,
+      "does not exist");
+  /* a good model again */
+  g_object_set (h->element, "model", model_c_path, NULL);
+  frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_second, by_first,
+      REFERENCE_CHANGE_FRAMES);
+  assert_no_error (bus);
+
   gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  tunit_engine_free (other);
+  g_free (by_first);
+  g_free (by_second);
+  g_free (second_model);
+  g_free (broken);
+  g_free (rgb);
 }
 
 GST_END_TEST;
+
+/* A model and a domain changed together end with both, in whichever order
+ * the preparation sees them; a combination that does not fit (a domain out
+ * of range for the new model) is a warning, and the stream keeps the old
+ * model and style until a domain that fits comes. */
+GST_START_TEST (test_model_and_domain_together)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 13), *by_first, *by_second;
+  gchar *second_model = write_other_model ("model-other.safetensors");
+  TunitEngine *engine = direct_engine (model_c_path);
+  TunitEngine *other = direct_engine (second_model);
+  int last = num_domains - 1;
+  GstBus *bus;
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+
+  by_first = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
+  by_second = direct_translate (other, centroid (other, last), rgb, w, h_, w,
+      h_, 1.0);
+  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+
+  /* an out-of-range domain while the model changes: a warning; the stream
+   * keeps the first model and its style... */
+  g_object_set (h->element, "domain", num_domains + 3, "model", second_model, NULL);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_first,
+      "out of range");
+  /* ...until a domain the new model has */
+  g_object_set (h->element, "domain", last, NULL);
+  frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_first, by_second,
+      REFERENCE_CHANGE_FRAMES);
+  assert_no_error (bus);
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  tunit_engine_free (other);
+  g_free (by_first);
+  g_free (by_second);
+  g_free (second_model);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
 
 /* -------------------------------------------------------------- errors */
 
@@ -992,31 +1195,88 @@ GST_START_TEST (test_error_vulkan)
 
 GST_END_TEST;
 
-/* A bad reference set while PLAYING fails the next frame with an error. */
-GST_START_TEST (test_error_while_playing)
+/* Bad values set while PLAYING are warnings that name the problem; every
+ * frame keeps the style it had, and the stream never stops. */
+GST_START_TEST (test_bad_changes_while_playing)
 {
   const int w = 32, h_ = 32;
-  guint8 *rgb = make_rgb (w, h_, 10);
-  GstVideoInfo info;
+  guint8 *rgb = make_rgb (w, h_, 10), *by_domain;
+  TunitEngine *engine = direct_engine (model_c_path);
+  gchar *missing = g_build_filename (tmp_dir, "no-such-image.png", NULL);
+  gchar *range = g_strdup_printf ("valid values are 0..%d", num_domains - 1);
   GstBus *bus;
   GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
       GST_VIDEO_FORMAT_RGB, w, h_, &bus);
-  GstMessage *msg;
-  GError *err = NULL;
 
+  by_domain = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
   g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+
   g_object_set (h->element, "style", garbage_path, NULL);
-  fail_unless_equals_int (gst_harness_push (h, make_buffer (GST_VIDEO_FORMAT_RGB,
-              w, h_, rgb, &info)), GST_FLOW_ERROR);
-  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
-  fail_unless (msg != NULL, "no error message");
-  gst_message_parse_error (msg, &err, NULL);
-  fail_unless (strstr (err->message, "cannot read reference image") != NULL,
-      "unexpected error '%s'", err->message);
-  g_error_free (err);
-  gst_message_unref (msg);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain,
+      "cannot read reference image");
+  g_object_set (h->element, "style", missing, NULL);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain,
+      "does not exist");
+  g_object_set (h->element, "style", tmp_dir, NULL);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain,
+      "is a directory");
+  g_object_set (h->element, "domain", num_domains, NULL);
+  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain,
+      range);
+  if (model_nc_path) {
+    /* a model without centroids cannot take the domain it is given */
+    g_object_set (h->element, "domain", 0, "model", model_nc_path, NULL);
+    frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain,
+        "has no pseudo-domain centroids");
+  }
+  /* the stream is fine: a good change still works */
+  g_object_set (h->element, "model", model_c_path, "domain", 1 % num_domains,
+      NULL);
+  {
+    guint8 *by_other = direct_translate (engine,
+        centroid (engine, 1 % num_domains), rgb, w, h_, w, h_, 1.0);
+    frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_domain, by_other,
+        REFERENCE_CHANGE_FRAMES);
+    g_free (by_other);
+  }
+  assert_no_error (bus);
+
   gst_harness_teardown (h);
   gst_object_unref (bus);
+  tunit_engine_free (engine);
+  g_free (by_domain);
+  g_free (missing);
+  g_free (range);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+/* No style at start, one set before the first frame: the first frame
+ * waits for its preparation instead of failing. */
+GST_START_TEST (test_first_style_set_while_playing)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 14), *out, *expected;
+  TunitEngine *engine = direct_engine (model_c_path);
+  GstBus *bus;
+  GstHarness *h = harness_for (make_filter (model_c_path, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+
+  g_object_set (h->element, "domain", 1 % num_domains, NULL);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  expected = direct_translate (engine, centroid (engine, 1 % num_domains), rgb,
+      w, h_, w, h_, 1.0);
+  fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+      "the first frame is not the style set before it (off by %d)",
+      max_difference (out, expected, 3 * w * h_));
+  assert_no_error (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  g_free (out);
+  g_free (expected);
   g_free (rgb);
 }
 
@@ -1145,14 +1405,16 @@ tunitfilter_suite (void)
   tcase_add_test (tc, test_changes_while_flowing);
   tcase_add_test (tc, test_latency_and_qos);
   tcase_add_test (tc, test_property_ranges);
-  tcase_add_test (tc, test_model_is_fixed_while_playing);
+  tcase_add_test (tc, test_model_swap_while_playing);
+  tcase_add_test (tc, test_model_and_domain_together);
   tcase_add_test (te, test_error_missing_model);
   tcase_add_test (te, test_error_broken_model);
   tcase_add_test (te, test_error_reference);
   tcase_add_test (te, test_error_domain);
   tcase_add_test (te, test_error_no_style);
   tcase_add_test (te, test_error_vulkan);
-  tcase_add_test (te, test_error_while_playing);
+  tcase_add_test (te, test_bad_changes_while_playing);
+  tcase_add_test (tc, test_first_style_set_while_playing);
   return s;
 }
 
