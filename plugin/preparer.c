@@ -21,6 +21,11 @@
 #include "preparer.h"
 
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "reference-image.h"
 
@@ -423,6 +428,18 @@ free_disposals (GSList *disposals)
   g_slist_free_full (disposals, (GDestroyNotify) tunit_frame_queue_free);
 }
 
+/* Preparation is background work: where the cores are shared with the
+ * engine (the CPU backend, lavapipe), frames come first.  Linux lets one
+ * thread be niced; elsewhere the worker keeps the normal priority. */
+static void
+lower_priority (void)
+{
+#ifdef __linux__
+  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10) != 0)
+    GST_DEBUG ("cannot lower the priority of the preparation thread");
+#endif
+}
+
 static gpointer
 worker_main (gpointer data)
 {
@@ -430,6 +447,7 @@ worker_main (gpointer data)
   GstTunitSettings *settings;
   GSList *disposals;
 
+  lower_priority ();
   g_mutex_lock (&self->lock);
   while (!self->cancelled) {
     if (self->disposals != NULL) {

@@ -851,6 +851,339 @@ GST_START_TEST (test_changes_while_flowing)
 
 GST_END_TEST;
 
+static double
+median (double *values, int n)
+{
+  int i, j;
+  for (i = 1; i < n; i++)
+    for (j = i; j > 0 && values[j - 1] > values[j]; j--) {
+      double t = values[j];
+      values[j] = values[j - 1];
+      values[j - 1] = t;
+    }
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/* The frame that carries a style change is not slower than a frame plus
+ * the guide: the reference (a large picture, slow to decode and resize) is
+ * prepared off the streaming thread.  Bound, per frame while the change is
+ * under way: 1.5 x (the slowest of 10 frames before + one guide run) +
+ * 30 ms; and the change must take at least twice as long to land as the
+ * slowest frame, which shows the decoding did not happen on a frame. */
+GST_START_TEST (test_change_frame_time)
+{
+  const int w = 32, h_ = 32, big = 2400, n = 3 * w * h_;
+  guint8 *rgb = make_rgb (w, h_, 15), *big_pixels, *by_domain;
+  gchar *big_path = g_build_filename (tmp_dir, "big.png", NULL);
+  TunitEngine *engine = direct_engine (model_c_path);
+  float *image = g_new0 (float, 3 * img_size * img_size);
+  float *code = g_new (float, style_dim);
+  double before[10], slowest_before = 0, slowest_during = 0, guide_ms, bound;
+  gint64 t0, changed;
+  GError *error = NULL;
+  GstBus *bus;
+  GstHarness *h;
+  int i, frames = 0;
+
+  big_pixels = make_rgb (big, big, 16);
+  write_png (big_path, big_pixels, big, big);
+  g_free (big_pixels);
+  /* the guide's time once warm (the first run allocates) */
+  fail_unless (tunit_engine_compute_style (engine, image, code, NULL, &error));
+  t0 = g_get_monotonic_time ();
+  fail_unless (tunit_engine_compute_style (engine, image, code, NULL, &error));
+  guide_ms = (g_get_monotonic_time () - t0) / 1000.0;
+  by_domain = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
+
+  h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+  for (i = 0; i < 10; i++) {
+    t0 = g_get_monotonic_time ();
+    g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+    before[i] = (g_get_monotonic_time () - t0) / 1000.0;
+    slowest_before = MAX (slowest_before, before[i]);
+  }
+  bound = 1.5 * (slowest_before + guide_ms) + 30.0;
+
+  changed = g_get_monotonic_time ();
+  g_object_set (h->element, "style", big_path, NULL);
+  for (;;) {
+    guint8 *out;
+    double ms;
+    t0 = g_get_monotonic_time ();
+    out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+    ms = (g_get_monotonic_time () - t0) / 1000.0;
+    slowest_during = MAX (slowest_during, ms);
+    frames++;
+    if (max_difference (out, by_domain, n) > 1) {
+      g_free (out);
+      break;
+    }
+    g_free (out);
+    fail_unless (frames < 500, "the large reference never took effect");
+  }
+  {
+    double landed_ms = (g_get_monotonic_time () - changed) / 1000.0;
+    GST_INFO ("frames before: median %.1f ms, slowest %.1f ms; guide %.1f ms; "
+        "while the change was prepared (%d frames, %.1f ms): slowest %.1f ms "
+        "(bound %.1f ms)", median (before, 10), slowest_before, guide_ms,
+        frames, landed_ms, slowest_during, bound);
+    fail_unless (slowest_during <= bound, "a frame during a style change took "
+        "%.1f ms, over the bound of %.1f ms (frames before: slowest %.1f ms, "
+        "guide %.1f ms)", slowest_during, bound, slowest_before, guide_ms);
+    fail_unless (landed_ms >= 2 * slowest_during, "the change landed in %.1f "
+        "ms, the slowest frame took %.1f ms: was the reference prepared on a "
+        "frame?", landed_ms, slowest_during);
+  }
+  assert_no_error (bus);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  g_free (image);
+  g_free (code);
+  g_free (by_domain);
+  g_free (big_path);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+/* Shutting down while a preparation runs (a large reference decoding, a
+ * model loading) neither hangs nor leaks: stop waits for the step under
+ * way, then frees what it made. */
+GST_START_TEST (test_shutdown_while_preparing)
+{
+  const int w = 32, h_ = 32, big = 2000;
+  guint8 *rgb = make_rgb (w, h_, 17), *big_pixels;
+  gchar *big_path = g_build_filename (tmp_dir, "big.png", NULL);
+  int round;
+
+  big_pixels = make_rgb (big, big, 18);
+  write_png (big_path, big_pixels, big, big);
+  g_free (big_pixels);
+  for (round = 0; round < 3; round++) {
+    GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+        GST_VIDEO_FORMAT_RGB, w, h_, NULL);
+    gint64 t0;
+    g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+    if (round == 0)
+      g_object_set (h->element, "style", big_path, NULL);
+    else if (round == 1)
+      g_object_set (h->element, "model", model_path, NULL);
+    else
+      g_object_set (h->element, "model", model_path, "style", big_path, NULL);
+    /* let the preparation start */
+    g_usleep (100 * 1000);
+    t0 = g_get_monotonic_time ();
+    gst_harness_teardown (h);
+    GST_INFO ("round %d: teardown in %.1f ms", round,
+        (g_get_monotonic_time () - t0) / 1000.0);
+    fail_unless (g_get_monotonic_time () - t0 < 30 * G_USEC_PER_SEC,
+        "teardown took over 30 s");
+  }
+  g_free (big_path);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------ frames in flight */
+
+/* Frame i of a sequence: its own picture and timestamps. */
+static GstBuffer *
+sequence_frame (int i, int width, int height, guint8 **rgb_out)
+{
+  guint8 *rgb = make_rgb (width, height, 40 + i);
+  GstBuffer *buf = make_buffer (GST_VIDEO_FORMAT_RGB, width, height, rgb, NULL);
+
+  GST_BUFFER_PTS (buf) = i * (GST_SECOND / 30);
+  GST_BUFFER_DURATION (buf) = GST_SECOND / 30;
+  *rgb_out = rgb;
+  return buf;
+}
+
+/* Pulls the next output and checks that it is frame i (picture and
+ * timestamps) of a width x height sequence. */
+static void
+pull_sequence_frame (GstHarness *h, TunitEngine *engine, int i, int width,
+    int height, guint8 *rgb)
+{
+  GstVideoInfo info;
+  GstBuffer *out = gst_harness_try_pull (h);
+  guint8 *pixels, *expected;
+
+  fail_unless (out != NULL, "frame %d did not come out", i);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * (GST_SECOND / 30));
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 30);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, width, height);
+  pixels = read_buffer (out, &info, FALSE);
+  expected = direct_translate (engine, centroid (engine, 0), rgb, width, height,
+      width, height, 1.0);
+  fail_unless (max_difference (pixels, expected, 3 * width * height) <= 1,
+      "output %d is not the translation of input %d (off by %d)", i, i,
+      max_difference (pixels, expected, 3 * width * height));
+  g_free (pixels);
+  g_free (expected);
+  gst_buffer_unref (out);
+}
+
+/* With 3 frames in flight, each frame comes out when the third after it
+ * goes in, in order and with its timestamps; EOS drains the rest. */
+GST_START_TEST (test_frames_in_flight_eos)
+{
+  const int w = 32, h_ = 32, count = 7, depth = 3;
+  TunitEngine *engine = direct_engine (model_c_path);
+  guint8 *rgb[7];
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "max-frames-in-flight", depth, NULL), GST_VIDEO_FORMAT_RGB, w, h_,
+      NULL);
+  int i;
+
+  for (i = 0; i < count; i++) {
+    fail_unless_equals_int (gst_harness_push (h, sequence_frame (i, w, h_,
+                &rgb[i])), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_buffers_in_queue (h),
+        MAX (0, i + 2 - depth));
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  /* drained before EOS went on */
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), count);
+  for (i = 0; i < count; i++) {
+    pull_sequence_frame (h, engine, i, w, h_, rgb[i]);
+    g_free (rgb[i]);
+  }
+  gst_harness_teardown (h);
+  tunit_engine_free (engine);
+}
+
+GST_END_TEST;
+
+/* A flush drops the frames in flight; the frames after it come out alone. */
+GST_START_TEST (test_frames_in_flight_flush)
+{
+  const int w = 32, h_ = 32, depth = 3;
+  TunitEngine *engine = direct_engine (model_c_path);
+  guint8 *rgb[7];
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "max-frames-in-flight", depth, NULL), GST_VIDEO_FORMAT_RGB, w, h_,
+      NULL);
+  GstSegment segment;
+  int i;
+
+  for (i = 0; i < 5; i++)
+    fail_unless_equals_int (gst_harness_push (h, sequence_frame (i, w, h_,
+                &rgb[i])), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 3);
+  for (i = 0; i < 3; i++)
+    pull_sequence_frame (h, engine, i, w, h_, rgb[i]);
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  for (i = 5; i < 7; i++)
+    fail_unless_equals_int (gst_harness_push (h, sequence_frame (i, w, h_,
+                &rgb[i])), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 2);
+  for (i = 5; i < 7; i++)
+    pull_sequence_frame (h, engine, i, w, h_, rgb[i]);
+  for (i = 0; i < 7; i++)
+    g_free (rgb[i]);
+  gst_harness_teardown (h);
+  tunit_engine_free (engine);
+}
+
+GST_END_TEST;
+
+/* A caps change drains the frames in flight with the old caps first. */
+GST_START_TEST (test_frames_in_flight_caps_change)
+{
+  const int depth = 3;
+  const int widths[5] = { 32, 32, 32, 48, 48 }, heights[5] = { 32, 32, 32, 40, 40 };
+  TunitEngine *engine = direct_engine (model_c_path);
+  guint8 *rgb[5];
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "max-frames-in-flight", depth, NULL), GST_VIDEO_FORMAT_RGB, 32, 32,
+      NULL);
+  GstVideoInfo info;
+  int i;
+
+  for (i = 0; i < 5; i++) {
+    if (i == 3) {
+      gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, 48, 40);
+      info.fps_n = 30;
+      info.fps_d = 1;
+      gst_harness_set_sink_caps (h, gst_video_info_to_caps (&info));
+      gst_harness_set_src_caps (h, gst_video_info_to_caps (&info));
+      /* the two frames in flight came out with the old caps */
+      fail_unless_equals_int (gst_harness_buffers_in_queue (h), 3);
+    }
+    fail_unless_equals_int (gst_harness_push (h, sequence_frame (i, widths[i],
+                heights[i], &rgb[i])), GST_FLOW_OK);
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  for (i = 0; i < 5; i++) {
+    pull_sequence_frame (h, engine, i, widths[i], heights[i], rgb[i]);
+    g_free (rgb[i]);
+  }
+  gst_harness_teardown (h);
+  tunit_engine_free (engine);
+}
+
+GST_END_TEST;
+
+/* Latency grows by a frame duration per extra frame in flight: at 1 fps,
+ * 3 frames in flight add 2 s to the processing time (well under 1 s for
+ * these frames), 1 frame in flight adds nothing. */
+static GstClockTime
+latency_with_depth (guint depth, const guint8 *rgb, int w, int h_)
+{
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "max-frames-in-flight", depth, NULL), GST_VIDEO_FORMAT_RGB, w, h_,
+      NULL);
+  GstVideoInfo info;
+  GstClockTime latency;
+  int i;
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, w, h_);
+  info.fps_n = 1;
+  info.fps_d = 1;
+  gst_harness_set_caps (h, gst_video_info_to_caps (&info),
+      gst_video_info_to_caps (&info));
+  for (i = 0; i < 5; i++) {
+    GstBuffer *frame = make_buffer (GST_VIDEO_FORMAT_RGB, w, h_, rgb, NULL);
+    GST_BUFFER_PTS (frame) = i * GST_SECOND;
+    GST_BUFFER_DURATION (frame) = GST_SECOND;
+    fail_unless_equals_int (gst_harness_push (h, frame), GST_FLOW_OK);
+  }
+  latency = gst_harness_query_latency (h);
+  gst_harness_teardown (h);
+  return latency;
+}
+
+GST_START_TEST (test_frames_in_flight_latency)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 19);
+  GstClockTime one = latency_with_depth (1, rgb, w, h_);
+  GstClockTime three = latency_with_depth (3, rgb, w, h_);
+
+  GST_INFO ("latency with 1 frame in flight %" GST_TIME_FORMAT ", with 3 %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (one), GST_TIME_ARGS (three));
+  fail_unless (one > 0 && one < GST_SECOND, "1 frame in flight at 1 fps: %"
+      GST_TIME_FORMAT " of latency", GST_TIME_ARGS (one));
+  fail_unless (three >= 2 * GST_SECOND && three < 3 * GST_SECOND,
+      "3 frames in flight at 1 fps: %" GST_TIME_FORMAT " of latency",
+      GST_TIME_ARGS (three));
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency_and_qos)
 {
   const int w = 32, h_ = 32;
@@ -1403,6 +1736,12 @@ tunitfilter_suite (void)
   tcase_add_test (tc, test_processing_size);
   tcase_add_test (tc, test_last_set_wins);
   tcase_add_test (tc, test_changes_while_flowing);
+  tcase_add_test (tc, test_change_frame_time);
+  tcase_add_test (tc, test_shutdown_while_preparing);
+  tcase_add_test (tc, test_frames_in_flight_eos);
+  tcase_add_test (tc, test_frames_in_flight_flush);
+  tcase_add_test (tc, test_frames_in_flight_caps_change);
+  tcase_add_test (tc, test_frames_in_flight_latency);
   tcase_add_test (tc, test_latency_and_qos);
   tcase_add_test (tc, test_property_ranges);
   tcase_add_test (tc, test_model_swap_while_playing);

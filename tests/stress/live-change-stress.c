@@ -34,6 +34,7 @@ typedef struct {
   gint max_gap_ms;
   gint watchdog_s;
   gint width, height;
+  gint reference_width, reference_height;
   guint32 seed;
   gchar *model;
   gchar *format;
@@ -50,6 +51,12 @@ typedef struct {
   guint64 frames;
   guint64 transitions;        /* frames whose content differs from the one before */
   guint64 last_hash;
+  GHashTable *arrivals;       /* PTS -> monotonic time it entered tunitfilter */
+  /* time frames spent in tunitfilter: [0] frames whose content is the one
+   * before, [1] frames that show a change (the frame that carries it) */
+  gint64 largest_frame_us[2];
+  gint64 frame_sum_us[2];
+  guint64 timed_frames[2];
   gint64 shutdown_started_us; /* 0 = still running */
   gboolean finished;
 } Observations;
@@ -67,12 +74,31 @@ hash_bytes (const guint8 *data, gsize size)
   return hash;
 }
 
+/* A frame enters tunitfilter. */
+static GstPadProbeReturn
+on_filter_input (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  gint64 now = g_get_monotonic_time ();
+
+  if (GST_BUFFER_PTS_IS_VALID (buffer)) {
+    g_mutex_lock (&seen.lock);
+    g_hash_table_insert (seen.arrivals,
+        g_memdup2 (&GST_BUFFER_PTS (buffer), sizeof (GstClockTime)),
+        g_memdup2 (&now, sizeof (gint64)));
+    g_mutex_unlock (&seen.lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 static void
 on_handoff (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer data)
 {
   gint64 now = g_get_monotonic_time ();
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
   GstMapInfo map;
   guint64 hash = 0;
+  gint64 *arrival;
 
   if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
     hash = hash_bytes (map.data, map.size);
@@ -86,6 +112,15 @@ on_handoff (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer data)
     if (hash != seen.last_hash)
       seen.transitions++;
   }
+  arrival = g_hash_table_lookup (seen.arrivals, &pts);
+  if (arrival != NULL && seen.frames > 0) {
+    int kind = hash != seen.last_hash;
+    seen.largest_frame_us[kind] = MAX (seen.largest_frame_us[kind], now - *arrival);
+    seen.frame_sum_us[kind] += now - *arrival;
+    seen.timed_frames[kind]++;
+  }
+  if (arrival != NULL)
+    g_hash_table_remove (seen.arrivals, &pts);
   seen.last_hash = hash;
   seen.last_frame_us = now;
   seen.frames++;
@@ -212,7 +247,8 @@ make_files (const Options *options, Files *files)
     gchar *name = g_strdup_printf ("reference-%d.png", i);
     files->references[i] = g_build_filename (files->dir, name, NULL);
     g_free (name);
-    if (!write_reference (files->references[i], patterns[i], 80 + 16 * i, 64))
+    if (!write_reference (files->references[i], patterns[i],
+            options->reference_width + 16 * i, options->reference_height))
       return FALSE;
   }
   files->garbage = g_build_filename (files->dir, "garbage.png", NULL);
@@ -371,6 +407,10 @@ parse_options (int *argc, char ***argv, Options *options)
         "Abort when no frame comes for this long (default 20)", "S"},
     {"width", 0, 0, G_OPTION_ARG_INT, &options->width, "Frame width", "W"},
     {"height", 0, 0, G_OPTION_ARG_INT, &options->height, "Frame height", "H"},
+    {"reference-width", 0, 0, G_OPTION_ARG_INT, &options->reference_width,
+        "Width of the reference images (default 320)", "W"},
+    {"reference-height", 0, 0, G_OPTION_ARG_INT, &options->reference_height,
+        "Height of the reference images (default 240)", "H"},
     {"format", 0, 0, G_OPTION_ARG_STRING, &options->format,
         "Video format (default NV12)", "FMT"},
     {"backend", 0, 0, G_OPTION_ARG_STRING, &options->backend,
@@ -409,6 +449,7 @@ make_pipeline (const Options *options, const Files *files, GstElement **filter)
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (description, &error);
   GstElement *sink;
+  GstPad *input;
 
   g_free (description);
   if (pipeline == NULL) {
@@ -419,6 +460,10 @@ make_pipeline (const Options *options, const Files *files, GstElement **filter)
   *filter = gst_bin_get_by_name (GST_BIN (pipeline), "filter");
   g_object_set (*filter, "model", options->model, "style",
       files->references[0], NULL);
+  input = gst_element_get_static_pad (*filter, "sink");
+  gst_pad_add_probe (input, GST_PAD_PROBE_TYPE_BUFFER, on_filter_input, NULL,
+      NULL);
+  gst_object_unref (input);
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   g_signal_connect (sink, "handoff", G_CALLBACK (on_handoff), NULL);
   gst_object_unref (sink);
@@ -441,7 +486,9 @@ play_for (GstBus *bus, gint ms, guint *warnings)
 int
 main (int argc, char **argv)
 {
-  Options options = { 1000, 15, 1000, 20, 96, 72, 1, NULL, NULL, NULL, FALSE };
+  Options options = { 1000, 15, 1000, 20, 96, 72, 320, 240, 1, NULL, NULL,
+    NULL, FALSE
+  };
   Files files = { 0 };
   GstElement *pipeline, *filter;
   GstBus *bus;
@@ -462,6 +509,8 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   watchdog_s = options.watchdog_s;
   g_mutex_init (&seen.lock);
+  seen.arrivals = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      g_free);
 
   if (!make_files (&options, &files)) {
     g_printerr ("FAIL: cannot make the test files\n");
@@ -517,11 +566,17 @@ main (int argc, char **argv)
 
   g_print ("%d changes (%u invalid), %u warnings, %" G_GUINT64_FORMAT
       " frames, %" G_GUINT64_FORMAT " content changes; largest gap %.1f ms "
-      "(bound %d ms), mean gap %.1f ms; EOS and shutdown %.1f ms\n",
+      "(bound %d ms), mean gap %.1f ms; time in tunitfilter: frames that "
+      "show a change mean %.1f ms, largest %.1f ms, other frames mean %.1f "
+      "ms, largest %.1f ms; EOS and shutdown %.1f ms\n",
       options.changes, invalid, warnings, seen.frames, seen.transitions,
       seen.largest_gap_us / 1000.0, options.max_gap_ms,
       seen.frames > 1 ? seen.gap_sum_us / 1000.0 / (seen.frames - 1) : 0.0,
-      shutdown_us / 1000.0);
+      seen.timed_frames[1] > 0 ?
+      seen.frame_sum_us[1] / 1000.0 / seen.timed_frames[1] : 0.0,
+      seen.largest_frame_us[1] / 1000.0, seen.timed_frames[0] > 0 ?
+      seen.frame_sum_us[0] / 1000.0 / seen.timed_frames[0] : 0.0,
+      seen.largest_frame_us[0] / 1000.0, shutdown_us / 1000.0);
   if (seen.frames < 10) {
     g_printerr ("FAIL: only %" G_GUINT64_FORMAT " frames\n", seen.frames);
     ok = FALSE;
@@ -542,6 +597,7 @@ main (int argc, char **argv)
   gst_object_unref (bus);
   gst_object_unref (pipeline);
   g_rand_free (rand);
+  g_hash_table_destroy (seen.arrivals);
   remove_files (&files);
   g_free (options.model);
   g_free (options.format);
