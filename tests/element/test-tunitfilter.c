@@ -361,7 +361,15 @@ push_frame (GstHarness *h, GstVideoFormat format, int width, int height,
   GstBuffer *out;
   guint8 *result;
 
-  out = gst_harness_push_and_pull (h, in);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  /* with frames in flight (the default on Vulkan) the frame waits for the
+   * next one: a DRAIN query lets it out */
+  if (gst_harness_buffers_in_queue (h) == 0) {
+    GstQuery *drain = gst_query_new_drain ();
+    gst_pad_peer_query (h->srcpad, drain);
+    gst_query_unref (drain);
+  }
+  out = gst_harness_try_pull (h);
   fail_unless (out != NULL, "no output buffer");
   result = read_buffer (out, &info, TRUE);
   gst_buffer_unref (out);
@@ -1529,6 +1537,214 @@ GST_START_TEST (test_frames_in_flight_latency)
 
 GST_END_TEST;
 
+/* The default depth: 2 frames in flight on Vulkan (the first output comes
+ * with the second input), 1 on the CPU. */
+GST_START_TEST (test_frames_in_flight_default)
+{
+  const int w = 32, h_ = 32;
+  TunitEngine *engine = direct_engine (model_c_path);
+  int depth = g_str_equal (tunit_engine_get_backend_name (engine), "vulkan") ?
+      2 : 1;
+  guint8 *rgb[3];
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, NULL);
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    fail_unless_equals_int (gst_harness_push (h, sequence_frame (i, w, h_,
+                &rgb[i])), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_buffers_in_queue (h),
+        MAX (0, i + 2 - depth));
+  }
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  for (i = 0; i < 3; i++) {
+    pull_sequence_frame (h, engine, i, w, h_, rgb[i]);
+    g_free (rgb[i]);
+  }
+  GST_INFO ("%s backend: %d frame(s) in flight by default",
+      tunit_engine_get_backend_name (engine), depth);
+  gst_harness_teardown (h);
+  tunit_engine_free (engine);
+}
+
+GST_END_TEST;
+
+/* strength 0 is passthrough: the buffer itself goes through, no copy, no
+ * network; frames in flight before it come out first. */
+GST_START_TEST (test_passthrough_at_strength_zero)
+{
+  const int w = 32, h_ = 32;
+  TunitEngine *engine = direct_engine (model_c_path);
+  guint8 *rgb[4];
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "max-frames-in-flight", 3, NULL), GST_VIDEO_FORMAT_RGB, w, h_, NULL);
+  GstBuffer *in, *out;
+  int i;
+
+  for (i = 0; i < 2; i++)
+    fail_unless_equals_int (gst_harness_push (h, sequence_frame (i, w, h_,
+                &rgb[i])), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+  g_object_set (h->element, "strength", 0.0, NULL);
+  in = sequence_frame (2, w, h_, &rgb[2]);
+  gst_buffer_ref (in);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  fail_unless (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM
+          (h->element)));
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 3);
+  pull_sequence_frame (h, engine, 0, w, h_, rgb[0]);
+  pull_sequence_frame (h, engine, 1, w, h_, rgb[1]);
+  out = gst_harness_pull (h);
+  fail_unless (out == in, "strength 0 gave another buffer than the input");
+  gst_buffer_unref (out);
+  gst_buffer_unref (in);
+
+  /* and back */
+  g_object_set (h->element, "strength", 1.0, "max-frames-in-flight", 1, NULL);
+  fail_unless_equals_int (gst_harness_push (h, sequence_frame (3, w, h_,
+              &rgb[3])), GST_FLOW_OK);
+  fail_if (gst_base_transform_is_passthrough (GST_BASE_TRANSFORM (h->element)));
+  pull_sequence_frame (h, engine, 3, w, h_, rgb[3]);
+  for (i = 0; i < 4; i++)
+    g_free (rgb[i]);
+  gst_harness_teardown (h);
+  tunit_engine_free (engine);
+}
+
+GST_END_TEST;
+
+static const GstStructure *
+statistics_message (GstBus *bus, GstMessage **msg_out)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT)) != NULL) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    if (gst_structure_has_name (s, "tunit-statistics")) {
+      *msg_out = msg;
+      return s;
+    }
+    gst_message_unref (msg);
+  }
+  *msg_out = NULL;
+  return NULL;
+}
+
+static void
+check_statistics (const GstStructure *s, guint64 frames, guint64 dropped)
+{
+  guint64 value;
+  gdouble mean, max;
+
+  fail_unless (gst_structure_get_uint64 (s, "frames", &value));
+  fail_unless_equals_uint64 (value, frames);
+  fail_unless (gst_structure_get_uint64 (s, "dropped", &value));
+  fail_unless_equals_uint64 (value, dropped);
+  fail_unless (gst_structure_get_double (s, "mean-ms", &mean));
+  fail_unless (gst_structure_get_double (s, "max-ms", &max));
+  fail_unless (mean > 0 && max >= mean, "mean %f ms, max %f ms", mean, max);
+  fail_unless (gst_structure_has_field (s, "frames-in-flight"));
+  fail_unless (gst_structure_has_field (s, "latency-ms"));
+}
+
+/* A statistics message every N frames, the same numbers in the property,
+ * drops by QoS counted. */
+GST_START_TEST (test_statistics)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 20);
+  GstBus *bus;
+  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0,
+          "statistics-interval", 3, NULL), GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  GstStructure *property;
+  const GstStructure *s;
+  GstMessage *msg;
+  GstBuffer *late;
+  int i;
+
+  for (i = 0; i < 7; i++) {
+    GstBuffer *frame = make_buffer (GST_VIDEO_FORMAT_RGB, w, h_, rgb, NULL);
+    GST_BUFFER_PTS (frame) = i * (GST_SECOND / 30);
+    gst_buffer_unref (gst_harness_push_and_pull (h, frame));
+  }
+  s = statistics_message (bus, &msg);
+  fail_unless (s != NULL, "no statistics message after 3 frames");
+  check_statistics (s, 3, 0);
+  gst_message_unref (msg);
+  s = statistics_message (bus, &msg);
+  fail_unless (s != NULL, "no statistics message after 6 frames");
+  check_statistics (s, 6, 0);
+  gst_message_unref (msg);
+  fail_unless (statistics_message (bus, &msg) == NULL, "a message too many");
+
+  /* downstream says it is 10 s late: the next frame is dropped */
+  fail_unless (gst_harness_push_upstream_event (h,
+          gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW, 0.5, 10 * GST_SECOND, 0)));
+  late = make_buffer (GST_VIDEO_FORMAT_RGB, w, h_, rgb, NULL);
+  GST_BUFFER_PTS (late) = GST_SECOND;
+  fail_unless_equals_int (gst_harness_push (h, late), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_buffers_in_queue (h), 0);
+
+  g_object_get (h->element, "statistics", &property, NULL);
+  check_statistics (property, 7, 1);
+  gst_structure_free (property);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
+/* precision and threads reach the engine; a precision the CPU backend
+ * lacks runs fp32 (the same frames) and says so, once. */
+GST_START_TEST (test_precision_and_threads)
+{
+  const int w = 32, h_ = 32;
+  guint8 *rgb = make_rgb (w, h_, 21), *out, *expected;
+  TunitEngine *engine = direct_engine (model_c_path);
+  GstBus *bus;
+  GstHarness *h;
+  GstMessage *msg;
+  int infos = 0;
+
+  if (test_backend () != TUNIT_BACKEND_CPU) {
+    tunit_engine_free (engine);
+    g_free (rgb);
+    return;                     /* the CPU backend's behaviour */
+  }
+  expected = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
+      1.0);
+  h = harness_for (make_filter (model_c_path, "domain", 0, "precision",
+          TUNIT_PRECISION_BF16, "threads", 1, NULL), GST_VIDEO_FORMAT_RGB, w,
+      h_, &bus);
+  out = push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb);
+  fail_unless (max_difference (out, expected, 3 * w * h_) <= 1,
+      "bf16 on the CPU (fp32 for now) and 1 thread differ by %d",
+      max_difference (out, expected, 3 * w * h_));
+  g_free (out);
+  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_INFO)) != NULL) {
+    GError *err = NULL;
+    gst_message_parse_info (msg, &err, NULL);
+    GST_INFO ("info: %s", err->message);
+    fail_unless (strstr (err->message, "precision=bf16") != NULL
+        && strstr (err->message, "fp32") != NULL, "info '%s'", err->message);
+    fail_unless (strstr (err->message, "1 threads") != NULL,
+        "threads=1 did not reach the engine: '%s'", err->message);
+    g_error_free (err);
+    gst_message_unref (msg);
+    infos++;
+  }
+  fail_unless_equals_int (infos, 1);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  tunit_engine_free (engine);
+  g_free (expected);
+  g_free (rgb);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency_and_qos)
 {
   const int w = 32, h_ = 32;
@@ -2088,6 +2304,10 @@ tunitfilter_suite (void)
   tcase_add_test (tc, test_frames_in_flight_flush);
   tcase_add_test (tc, test_frames_in_flight_caps_change);
   tcase_add_test (tc, test_frames_in_flight_latency);
+  tcase_add_test (tc, test_frames_in_flight_default);
+  tcase_add_test (tc, test_passthrough_at_strength_zero);
+  tcase_add_test (tc, test_statistics);
+  tcase_add_test (tc, test_precision_and_threads);
   tcase_add_test (tc, test_latency_and_qos);
   tcase_add_test (tc, test_property_ranges);
   tcase_add_test (tc, test_model_swap_while_playing);
