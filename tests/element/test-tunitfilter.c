@@ -1489,9 +1489,9 @@ GST_START_TEST (test_frames_in_flight_caps_change)
 
 GST_END_TEST;
 
-/* Latency grows by a frame duration per extra frame in flight: at 1 fps,
- * 3 frames in flight add 2 s to the processing time (well under 1 s for
- * these frames), 1 frame in flight adds nothing. */
+/* Latency grows by a frame duration per extra frame in flight: at 0.1 fps,
+ * 3 frames in flight add 20 s to the processing time (well under 10 s for
+ * these frames, even on a loaded machine), 1 frame in flight adds nothing. */
 static GstClockTime
 latency_with_depth (guint depth, const guint8 *rgb, int w, int h_)
 {
@@ -1504,13 +1504,13 @@ latency_with_depth (guint depth, const guint8 *rgb, int w, int h_)
 
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_RGB, w, h_);
   info.fps_n = 1;
-  info.fps_d = 1;
+  info.fps_d = 10;
   gst_harness_set_caps (h, gst_video_info_to_caps (&info),
       gst_video_info_to_caps (&info));
   for (i = 0; i < 5; i++) {
     GstBuffer *frame = make_buffer (GST_VIDEO_FORMAT_RGB, w, h_, rgb, NULL);
-    GST_BUFFER_PTS (frame) = i * GST_SECOND;
-    GST_BUFFER_DURATION (frame) = GST_SECOND;
+    GST_BUFFER_PTS (frame) = i * 10 * GST_SECOND;
+    GST_BUFFER_DURATION (frame) = 10 * GST_SECOND;
     fail_unless_equals_int (gst_harness_push (h, frame), GST_FLOW_OK);
   }
   latency = gst_harness_query_latency (h);
@@ -1527,10 +1527,10 @@ GST_START_TEST (test_frames_in_flight_latency)
 
   GST_INFO ("latency with 1 frame in flight %" GST_TIME_FORMAT ", with 3 %"
       GST_TIME_FORMAT, GST_TIME_ARGS (one), GST_TIME_ARGS (three));
-  fail_unless (one > 0 && one < GST_SECOND, "1 frame in flight at 1 fps: %"
-      GST_TIME_FORMAT " of latency", GST_TIME_ARGS (one));
-  fail_unless (three >= 2 * GST_SECOND && three < 3 * GST_SECOND,
-      "3 frames in flight at 1 fps: %" GST_TIME_FORMAT " of latency",
+  fail_unless (one > 0 && one < 10 * GST_SECOND, "1 frame in flight at 0.1 "
+      "fps: %" GST_TIME_FORMAT " of latency", GST_TIME_ARGS (one));
+  fail_unless (three >= 20 * GST_SECOND && three < 30 * GST_SECOND,
+      "3 frames in flight at 0.1 fps: %" GST_TIME_FORMAT " of latency",
       GST_TIME_ARGS (three));
   g_free (rgb);
 }
