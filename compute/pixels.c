@@ -16,15 +16,22 @@ from_byte (guint8 value)
   return value * (2.0f / 255.0f) - 1.0f;
 }
 
+/* Rounds to the nearest of 0..255; NaN gives 0.  (Adding a half and
+ * truncating: lrintf is a libm call per sample without -ffast-math.) */
+static inline guint8
+quantize (float value)
+{
+  if (!(value > 0.0f))
+    return 0;
+  if (value >= 255.0f)
+    return 255;
+  return (guint8) (value + 0.5f);
+}
+
 static inline guint8
 to_byte (float value)
 {
-  float scaled = (value + 1.0f) * 127.5f;
-  if (!(scaled > 0.0f))   /* also catches NaN */
-    return 0;
-  if (scaled >= 255.0f)
-    return 255;
-  return (guint8) lrintf (scaled);
+  return quantize ((value + 1.0f) * 127.5f);
 }
 
 static void
@@ -93,16 +100,6 @@ clamp_unit (float value)
   return value > 0.0f ? (value < 1.0f ? value : 1.0f) : 0.0f;   /* NaN -> 0 */
 }
 
-static inline guint8
-quantize (float value)
-{
-  if (!(value > 0.0f))
-    return 0;
-  if (value >= 255.0f)
-    return 255;
-  return (guint8) lrintf (value);
-}
-
 /* Linear interpolation of a subsampled axis: the full-resolution sample i
  * lies between subsampled samples first[i] and first[i] + 1 (clamped at the
  * edge) with weight[i] on the second.  Chroma sits on the first of each
@@ -154,27 +151,81 @@ component_row (const guint8 *const planes[4], const TunitImageLayout *layout, in
          + component->offset;
 }
 
-/* One full-resolution row of chroma component c (1 = U, 2 = V) at luma
- * row y, centred on zero, in units of the stored value. */
+/* Chroma component c of luma row y, blended vertically to the row's
+ * position and centred on zero, at chroma resolution, into out[1..n] with
+ * out[0] and out[n + 1] repeating the edge samples, so that horizontal
+ * interpolation needs no edge test. */
 static void
-upsample_chroma_row (const guint8 *const planes[4], const TunitImageLayout *layout, int c,
-                     const Interpolation *columns, const Interpolation *rows, int y, float *out)
+blend_chroma_row (const guint8 *const planes[4], const TunitImageLayout *layout,
+                  const Interpolation *rows, int c, int chroma_width, int y, float *out)
 {
-  const TunitComponent *component = &layout->components[c];
   int row = rows->first[y];
-  float row_weight = rows->weight[y];
+  float weight = rows->weight[y];
   const guint8 *top = component_row (planes, layout, c, row);
-  const guint8 *bottom = row_weight > 0.0f ? component_row (planes, layout, c, row + 1) : top;
-  int step = component->step;
-  for (int x = 0; x < layout->width; x++) {
-    int i = columns->first[x];
-    float w = columns->weight[x];
-    float a = top[i * step] + row_weight * (bottom[i * step] - top[i * step]);
-    float b = a;
-    if (w > 0.0f)
-      b = top[(i + 1) * step] + row_weight * (bottom[(i + 1) * step] - top[(i + 1) * step]);
-    out[x] = a + w * (b - a) - 128.0f;
+  const guint8 *bottom = weight > 0.0f ? component_row (planes, layout, c, row + 1) : top;
+  int step = layout->components[c].step;
+  for (int i = 0; i < chroma_width; i++)
+    out[i + 1] = top[i * step] + weight * (bottom[i * step] - top[i * step]) - 128.0f;
+  out[0] = out[1];
+  out[chroma_width + 1] = out[chroma_width];
+}
+
+/* The full-resolution row of a chroma row padded as blend_chroma_row makes
+ * it.  Factor 2 (every format here) has loops of its own, which the
+ * compiler vectorises; other factors use the interpolation table. */
+static void
+upsample_chroma_row (const float *padded, int chroma_width, int width, int shift,
+                     gboolean cosited, const Interpolation *columns, float *out)
+{
+  const float *c = padded + 1;
+  if (shift == 0) {
+    memcpy (out, c, sizeof (float) * width);
+  } else if (shift == 1 && !cosited) {
+    /* luma 2i and 2i + 1 sit a quarter sample before and after chroma i */
+    for (int i = 0; i < width / 2; i++) {
+      out[2 * i] = 0.75f * c[i] + 0.25f * c[i - 1];
+      out[2 * i + 1] = 0.75f * c[i] + 0.25f * c[i + 1];
+    }
+    if (width % 2)
+      out[width - 1] = 0.75f * c[chroma_width - 1] + 0.25f * c[chroma_width - 2];
+  } else if (shift == 1) {
+    for (int i = 0; i < width / 2; i++) {
+      out[2 * i] = c[i];
+      out[2 * i + 1] = 0.5f * (c[i] + c[i + 1]);
+    }
+    if (width % 2)
+      out[width - 1] = c[chroma_width - 1];
+  } else {
+    for (int x = 0; x < width; x++) {
+      int i = columns->first[x];
+      out[x] = c[i] + columns->weight[x] * (c[i + 1] - c[i]);
+    }
   }
+}
+
+typedef struct {
+  float *luma, *u, *v;        /* a full-resolution row each */
+  float *u_chroma, *v_chroma; /* a padded chroma row each */
+} RowBuffers;
+
+static RowBuffers
+row_buffers_new (int width, int chroma_width)
+{
+  RowBuffers rows = {
+    g_new (float, width), g_new (float, width), g_new (float, width),
+    g_new (float, chroma_width + 2), g_new (float, chroma_width + 2),
+  };
+  return rows;
+}
+
+static void
+row_buffers_clear (RowBuffers *rows)
+{
+  g_free (rows->luma);
+  g_free (rows->u);
+  g_free (rows->v);
+  g_free (rows->u_chroma);
+  g_free (rows->v_chroma);
 }
 
 static void
@@ -184,49 +235,62 @@ yuv_to_planar (const guint8 *const planes[4], const TunitImageLayout *layout, fl
   int width = layout->width;
   gsize plane = (gsize) width * layout->height;
   const TunitComponent *chroma = &layout->components[1];
+  int chroma_width = (width + (1 << chroma->x_shift) - 1) >> chroma->x_shift;
   Interpolation columns = interpolation_new (width, chroma->x_shift, layout->chroma_cosited_x);
   Interpolation rows = interpolation_new (layout->height, chroma->y_shift,
                                           layout->chroma_cosited_y);
-  float *u = g_new (float, width), *v = g_new (float, width);
+  RowBuffers buffers = row_buffers_new (width, chroma_width);
   float luma_scale = 1.0f / m.luma_scale, chroma_scale = 1.0f / m.chroma_scale;
+  int luma_step = layout->components[0].step;
 
   for (int y = 0; y < layout->height; y++) {
     const guint8 *luma = component_row (planes, layout, 0, y);
-    int luma_step = layout->components[0].step;
-    upsample_chroma_row (planes, layout, 1, &columns, &rows, y, u);
-    upsample_chroma_row (planes, layout, 2, &columns, &rows, y, v);
+    float *l = buffers.luma, *u = buffers.u, *v = buffers.v;
+    for (int x = 0; x < width; x++)
+      l[x] = (luma[x * luma_step] - m.luma_offset) * luma_scale;
+    blend_chroma_row (planes, layout, &rows, 1, chroma_width, y, buffers.u_chroma);
+    blend_chroma_row (planes, layout, &rows, 2, chroma_width, y, buffers.v_chroma);
+    upsample_chroma_row (buffers.u_chroma, chroma_width, width, chroma->x_shift,
+                         layout->chroma_cosited_x, &columns, u);
+    upsample_chroma_row (buffers.v_chroma, chroma_width, width, chroma->x_shift,
+                         layout->chroma_cosited_x, &columns, v);
     float *r = planar + (gsize) y * width, *g = r + plane, *b = g + plane;
     for (int x = 0; x < width; x++) {
-      float l = (luma[x * luma_step] - m.luma_offset) * luma_scale;
       float cu = u[x] * chroma_scale, cv = v[x] * chroma_scale;
-      r[x] = 2.0f * clamp_unit (l + m.v_to_r * cv) - 1.0f;
-      g[x] = 2.0f * clamp_unit (l + m.u_to_g * cu + m.v_to_g * cv) - 1.0f;
-      b[x] = 2.0f * clamp_unit (l + m.u_to_b * cu) - 1.0f;
+      r[x] = 2.0f * clamp_unit (l[x] + m.v_to_r * cv) - 1.0f;
+      g[x] = 2.0f * clamp_unit (l[x] + m.u_to_g * cu + m.v_to_g * cv) - 1.0f;
+      b[x] = 2.0f * clamp_unit (l[x] + m.u_to_b * cu) - 1.0f;
     }
   }
-  g_free (u);
-  g_free (v);
+  row_buffers_clear (&buffers);
   interpolation_clear (&columns);
   interpolation_clear (&rows);
 }
 
-/* U and V (centred on zero, in stored units) of every pixel of row y. */
+/* Row y to Y (written into the picture) and U, V (centred on zero, in
+ * stored units, every pixel). */
 static void
-chroma_of_row (const float *planar, const TunitImageLayout *layout, const YuvMatrix *m, int y,
-               float *u, float *v)
+convert_row (const float *planar, const TunitImageLayout *layout, const YuvMatrix *m, int y,
+             guint8 *const planes[4], RowBuffers *buffers)
 {
   gsize plane = (gsize) layout->width * layout->height;
   const float *r = planar + (gsize) y * layout->width, *g = r + plane, *b = g + plane;
+  guint8 *luma = (guint8 *) component_row ((const guint8 *const *) planes, layout, 0, y);
+  float *l = buffers->luma, *u = buffers->u, *v = buffers->v;
+  int step = layout->components[0].step;
   float u_scale = m->chroma_scale / (2.0f * (1.0f - m->kb));
   float v_scale = m->chroma_scale / (2.0f * (1.0f - m->kr));
   for (int x = 0; x < layout->width; x++) {
     float rr = clamp_unit ((r[x] + 1.0f) * 0.5f);
     float gg = clamp_unit ((g[x] + 1.0f) * 0.5f);
     float bb = clamp_unit ((b[x] + 1.0f) * 0.5f);
-    float l = m->kr * rr + m->kg * gg + m->kb * bb;
-    u[x] = (bb - l) * u_scale;
-    v[x] = (rr - l) * v_scale;
+    float y_value = m->kr * rr + m->kg * gg + m->kb * bb;
+    l[x] = m->luma_offset + m->luma_scale * y_value + 0.5f;   /* in [0.5, 255.5] */
+    u[x] = (bb - y_value) * u_scale;
+    v[x] = (rr - y_value) * v_scale;
   }
+  for (int x = 0; x < layout->width; x++)
+    luma[x * step] = (guint8) l[x];
 }
 
 /* Taps of the low-pass filter before subsampling by 2^shift: the luma
@@ -267,66 +331,74 @@ downsample_taps (int shift, gboolean cosited)
   return taps;
 }
 
+/* One subsampled chroma row from the filtered full-resolution row `sum`
+ * (its weights adding up to `total`). */
+static void
+write_chroma_row (const float *sum, float total, int width, const Taps *taps, int shift,
+                  gboolean cosited, guint8 *out, int step)
+{
+  int chroma_width = (width + (1 << shift) - 1) >> shift;
+  float norm = 1.0f / total;
+  if (shift == 1 && !cosited) {
+    /* the average of each pair; an odd width's last sample stands alone */
+    for (int i = 0; i < width / 2; i++)
+      out[i * step] = (guint8) CLAMP (128.5f + 0.5f * norm * (sum[2 * i] + sum[2 * i + 1]),
+                                      0.0f, 255.0f);
+    if (width % 2)
+      out[(chroma_width - 1) * step] = quantize (128.0f + norm * sum[width - 1]);
+    return;
+  }
+  for (int i = 0; i < chroma_width; i++) {
+    float value = 0.0f, weights = 0.0f;
+    /* at the edges the filter is renormalised over the samples there */
+    for (int t = 0; t < taps->count; t++) {
+      int x = (i << shift) + taps->offsets[t];
+      if (x >= 0 && x < width) {
+        value += taps->weights[t] * sum[x];
+        weights += taps->weights[t];
+      }
+    }
+    out[i * step] = quantize (128.0f + value * norm / weights);
+  }
+}
+
 static void
 planar_to_yuv (const float *planar, const TunitImageLayout *layout, guint8 *const planes[4])
 {
   YuvMatrix m = yuv_matrix (layout);
   int width = layout->width, height = layout->height;
-  gsize plane = (gsize) width * height;
   const TunitComponent *chroma = &layout->components[1];
-  int chroma_width = (width + (1 << chroma->x_shift) - 1) >> chroma->x_shift;
   int chroma_height = (height + (1 << chroma->y_shift) - 1) >> chroma->y_shift;
   Taps row_taps = downsample_taps (chroma->y_shift, layout->chroma_cosited_y);
   Taps column_taps = downsample_taps (chroma->x_shift, layout->chroma_cosited_x);
-  float *u = g_new (float, width), *v = g_new (float, width);
+  RowBuffers buffers = row_buffers_new (width, 0);
   float *u_sum = g_new (float, width), *v_sum = g_new (float, width);
 
-  for (int y = 0; y < height; y++) {
-    guint8 *luma = (guint8 *) component_row ((const guint8 *const *) planes, layout, 0, y);
-    int step = layout->components[0].step;
-    const float *r = planar + (gsize) y * width, *g = r + plane, *b = g + plane;
-    for (int x = 0; x < width; x++) {
-      float l = m.kr * clamp_unit ((r[x] + 1.0f) * 0.5f) + m.kg * clamp_unit ((g[x] + 1.0f) * 0.5f)
-                + m.kb * clamp_unit ((b[x] + 1.0f) * 0.5f);
-      luma[x * step] = quantize (m.luma_offset + m.luma_scale * l);
-    }
-  }
-
   for (int j = 0; j < chroma_height; j++) {
+    float total = 0.0f;
     memset (u_sum, 0, sizeof (float) * width);
     memset (v_sum, 0, sizeof (float) * width);
-    float total = 0.0f;
     for (int t = 0; t < row_taps.count; t++) {
       int y = (j << chroma->y_shift) + row_taps.offsets[t];
+      float weight = row_taps.weights[t];
       if (y < 0 || y >= height)
         continue;   /* the filter is renormalised over the rows that exist */
-      chroma_of_row (planar, layout, &m, y, u, v);
+      /* (a cosited row serves two chroma rows: it is converted twice) */
+      convert_row (planar, layout, &m, y, planes, &buffers);
       for (int x = 0; x < width; x++) {
-        u_sum[x] += row_taps.weights[t] * u[x];
-        v_sum[x] += row_taps.weights[t] * v[x];
+        u_sum[x] += weight * buffers.u[x];
+        v_sum[x] += weight * buffers.v[x];
       }
-      total += row_taps.weights[t];
+      total += weight;
     }
     guint8 *u_out = (guint8 *) component_row ((const guint8 *const *) planes, layout, 1, j);
     guint8 *v_out = (guint8 *) component_row ((const guint8 *const *) planes, layout, 2, j);
-    int u_step = layout->components[1].step, v_step = layout->components[2].step;
-    for (int i = 0; i < chroma_width; i++) {
-      float su = 0.0f, sv = 0.0f, weights = 0.0f;
-      for (int t = 0; t < column_taps.count; t++) {
-        int x = (i << chroma->x_shift) + column_taps.offsets[t];
-        if (x < 0 || x >= width)
-          continue;
-        su += column_taps.weights[t] * u_sum[x];
-        sv += column_taps.weights[t] * v_sum[x];
-        weights += column_taps.weights[t];
-      }
-      float norm = 1.0f / (weights * total);
-      u_out[i * u_step] = quantize (128.0f + su * norm);
-      v_out[i * v_step] = quantize (128.0f + sv * norm);
-    }
+    write_chroma_row (u_sum, total, width, &column_taps, chroma->x_shift,
+                      layout->chroma_cosited_x, u_out, layout->components[1].step);
+    write_chroma_row (v_sum, total, width, &column_taps, chroma->x_shift,
+                      layout->chroma_cosited_x, v_out, layout->components[2].step);
   }
-  g_free (u);
-  g_free (v);
+  row_buffers_clear (&buffers);
   g_free (u_sum);
   g_free (v_sum);
 }

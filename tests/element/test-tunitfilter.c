@@ -1249,95 +1249,90 @@ frame_difference (GstBuffer *a, GstBuffer *b, const GstVideoInfo *info)
  * measured), so the comparison runs at strength 0.25: 0.75 of the input
  * passes through the conversions as it is, the network adds its share,
  * and the errors this test is for (matrix, range, siting, plane order:
- * 5 to 100 levels) show in full.  At strength 1 the difference is logged. */
-GST_START_TEST (test_yuv_equals_rgb)
+ * 5 to 100 levels) show in full.  At strength 1 the difference is logged
+ * (4 to 6 levels). */
+/* The largest difference between the element's outputs for F (a YUV
+ * frame of format/matrix/range/size) and for F in RGB, at `strength`. */
+static int
+yuv_rgb_difference (GstVideoFormat format, GstVideoColorMatrix matrix,
+    GstVideoColorRange range, int w, int h_, gdouble strength)
 {
-  static const GstVideoFormat formats[] = {
-    GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_I420, GST_VIDEO_FORMAT_YUY2,
-    GST_VIDEO_FORMAT_UYVY, GST_VIDEO_FORMAT_NV21, GST_VIDEO_FORMAT_YV12,
-  };
-  static const struct {
-    GstVideoColorMatrix matrix;
-    GstVideoColorRange range;
-  } colorimetries[] = {
-    {GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_16_235},
-    {GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_16_235},
-    {GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_0_255},
-    {GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_0_255},
-  };
-  const int w = 96, h_ = 70;    /* odd chroma sizes for 4:2:0: 48x35 */
-  GstVideoInfo rgb_info;
-  guint f, c;
+  GstVideoInfo info, rgb_info;
+  GstBuffer *yuv, *rgb_frame, *fused, *rgb_out, *reference;
+  guint8 *pixels;
+  int d;
 
   gst_video_info_set_format (&rgb_info, GST_VIDEO_FORMAT_RGB, w, h_);
   rgb_info.fps_n = 30;
   rgb_info.fps_d = 1;
+  gst_video_info_set_format (&info, format, w, h_);
+  info.colorimetry.matrix = matrix;
+  info.colorimetry.range = range;
+  info.fps_n = 30;
+  info.fps_d = 1;
+  yuv = make_yuv_frame (&info);
+  rgb_frame = reference_yuv_to_rgb (yuv, &info);
+
+  /* F in YUV through the element; P in RGB through the element, then to YUV */
+  fused = push_and_pull_with_info (make_filter (model_c_path, "domain", 0,
+          "strength", strength, NULL), &info, gst_buffer_ref (yuv));
+  rgb_out = push_and_pull_with_info (make_filter (model_c_path, "domain", 0,
+          "strength", strength, NULL), &rgb_info, gst_buffer_ref (rgb_frame));
+  pixels = read_buffer (rgb_out, &rgb_info, FALSE);
+  reference = reference_rgb_to_yuv (pixels, &info);
+  g_free (pixels);
+
+  d = frame_difference (fused, reference, &info);
+  GST_INFO ("%s %s %dx%d at strength %.2f: YUV and RGB outputs differ by %d",
+      gst_video_format_to_string (format),
+      gst_video_colorimetry_to_string (&info.colorimetry), w, h_, strength, d);
+  /* the network did change the picture */
+  fail_unless (frame_difference (fused, yuv, &info) > 4,
+      "the network did not change the picture: the test is blind");
+  gst_buffer_unref (yuv);
+  gst_buffer_unref (rgb_frame);
+  gst_buffer_unref (fused);
+  gst_buffer_unref (rgb_out);
+  gst_buffer_unref (reference);
+  return d;
+}
+
+GST_START_TEST (test_yuv_equals_rgb)
+{
+  static const struct {
+    GstVideoFormat format;
+    GstVideoColorMatrix matrix;
+    GstVideoColorRange range;
+    int width, height;
+  } cases[] = {
+    /* odd chroma height for 4:2:0 (35 rows); an odd width and height */
+    {GST_VIDEO_FORMAT_NV12, GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_NV12, GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_NV12, GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_0_255, 96, 70},
+    {GST_VIDEO_FORMAT_NV12, GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_0_255, 96, 70},
+    {GST_VIDEO_FORMAT_I420, GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_I420, GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_16_235, 47, 29},
+    {GST_VIDEO_FORMAT_YUY2, GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_YUY2, GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_UYVY, GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_NV21, GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_YV12, GST_VIDEO_COLOR_MATRIX_BT601, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+    {GST_VIDEO_FORMAT_YVYU, GST_VIDEO_COLOR_MATRIX_BT709, GST_VIDEO_COLOR_RANGE_16_235, 96, 70},
+  };
+  guint i;
   int worst = 0;
 
-  for (f = 0; f < G_N_ELEMENTS (formats); f++) {
-    for (c = 0; c < G_N_ELEMENTS (colorimetries); c++) {
-      GstVideoInfo info;
-      GstBuffer *yuv, *rgb_frame, *fused, *rgb_out, *reference;
-      int d;
-      /* one colorimetry per format is enough for the formats past NV12 */
-      if (f > 0 && c > 1)
-        continue;
-      gst_video_info_set_format (&info, formats[f], w, h_);
-      info.colorimetry.matrix = colorimetries[c].matrix;
-      info.colorimetry.range = colorimetries[c].range;
-      info.fps_n = 30;
-      info.fps_d = 1;
-      yuv = make_yuv_frame (&info);
-      rgb_frame = reference_yuv_to_rgb (yuv, &info);
-
-      /* at strength 1, for the log */
-      fused = push_and_pull_with_info (make_filter (model_c_path, "domain", 0,
-              NULL), &info, gst_buffer_ref (yuv));
-      rgb_out = push_and_pull_with_info (make_filter (model_c_path, "domain",
-              0, NULL), &rgb_info, gst_buffer_ref (rgb_frame));
-      {
-        guint8 *pixels = read_buffer (rgb_out, &rgb_info, FALSE);
-        reference = reference_rgb_to_yuv (pixels, &info);
-        g_free (pixels);
-      }
-      GST_INFO ("%s %s at strength 1: YUV and RGB outputs differ by %d",
-          gst_video_format_to_string (formats[f]),
-          gst_video_colorimetry_to_string (&info.colorimetry),
-          frame_difference (fused, reference, &info));
-      gst_buffer_unref (fused);
-      gst_buffer_unref (rgb_out);
-      gst_buffer_unref (reference);
-
-      /* F in YUV, through the element */
-      fused = push_and_pull_with_info (make_filter (model_c_path, "domain", 0,
-              "strength", 0.25, NULL), &info, gst_buffer_ref (yuv));
-      /* P in RGB, through the element, then to YUV */
-      rgb_out = push_and_pull_with_info (make_filter (model_c_path, "domain",
-              0, "strength", 0.25, NULL), &rgb_info, gst_buffer_ref (rgb_frame));
-      {
-        guint8 *pixels = read_buffer (rgb_out, &rgb_info, FALSE);
-        reference = reference_rgb_to_yuv (pixels, &info);
-        g_free (pixels);
-      }
-
-      d = frame_difference (fused, reference, &info);
-      GST_INFO ("%s %s: YUV and RGB outputs differ by %d",
-          gst_video_format_to_string (formats[f]),
-          gst_video_colorimetry_to_string (&info.colorimetry), d);
-      fail_unless (d <= 2, "%s (%s): the element's YUV and RGB outputs differ "
-          "by %d levels", gst_video_format_to_string (formats[f]),
-          gst_video_colorimetry_to_string (&info.colorimetry), d);
-      worst = MAX (worst, d);
-      /* and the network did change the picture */
-      fail_unless (frame_difference (fused, yuv, &info) > 4,
-          "the network did not change the picture: the test is blind");
-      gst_buffer_unref (yuv);
-      gst_buffer_unref (rgb_frame);
-      gst_buffer_unref (fused);
-      gst_buffer_unref (rgb_out);
-      gst_buffer_unref (reference);
-    }
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    int d = yuv_rgb_difference (cases[i].format, cases[i].matrix,
+        cases[i].range, cases[i].width, cases[i].height, 0.25);
+    fail_unless (d <= 2, "%s (case %u): the element's YUV and RGB outputs "
+        "differ by %d levels", gst_video_format_to_string (cases[i].format),
+        i, d);
+    worst = MAX (worst, d);
   }
+  /* at strength 1, for the log */
+  yuv_rgb_difference (GST_VIDEO_FORMAT_NV12, GST_VIDEO_COLOR_MATRIX_BT709,
+      GST_VIDEO_COLOR_RANGE_16_235, 96, 70, 1.0);
   GST_INFO ("largest difference %d", worst);
 }
 
