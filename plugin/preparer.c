@@ -282,11 +282,22 @@ push_result (GstTunitPreparer *self, GstTunitPrepared *prepared)
   g_mutex_unlock (&self->lock);
 }
 
+/* Posts error (taken) as a warning, with what the stream does instead. */
 static void
-warn (GstTunitPreparer *self, const GError *error, const gchar *consequence)
+warn (GstTunitPreparer *self, GError *error, const gchar *consequence)
 {
   GST_WARNING_OBJECT (self->owner, "%s%s", error->message, consequence);
   gst_tunit_post_problem (self->owner, GST_MESSAGE_WARNING, error, consequence);
+  g_error_free (error);
+}
+
+static void
+warn_keeping_model (GstTunitPreparer *self, GError *error)
+{
+  gchar *consequence = g_strdup_printf ("; the stream keeps model '%s'",
+      self->model_path);
+  warn (self, error, consequence);
+  g_free (consequence);
 }
 
 /* An engine change: a candidate engine, or a warning. */
@@ -295,17 +306,12 @@ prepare_engine (GstTunitPreparer *self, const GstTunitSettings *settings)
 {
   GError *error = NULL;
   TunitEngine *engine;
-  gchar *consequence;
 
   g_clear_pointer (&self->candidate, tunit_engine_free);
   g_clear_pointer (&self->candidate_path, g_free);
   engine = gst_tunit_open_engine (settings, &error);
   if (engine == NULL) {
-    consequence = g_strdup_printf ("; the stream keeps model '%s'",
-        self->model_path);
-    warn (self, error, consequence);
-    g_free (consequence);
-    g_error_free (error);
+    warn_keeping_model (self, error);
     return;
   }
   GST_INFO_OBJECT (self->owner, "prepared model %s on %s", settings->model_path,
@@ -321,15 +327,10 @@ promote_candidate (GstTunitPreparer *self, const float *image,
 {
   GstTunitPrepared *prepared;
   GError *error = NULL;
-  gchar *consequence;
 
   if (!gst_tunit_apply_style (self->candidate, image, code, description,
           &error)) {
-    consequence = g_strdup_printf ("; the stream keeps model '%s'",
-        self->model_path);
-    warn (self, error, consequence);
-    g_free (consequence);
-    g_error_free (error);
+    warn_keeping_model (self, error);
     return;
   }
   prepared = g_new0 (GstTunitPrepared, 1);
@@ -365,7 +366,6 @@ prepare_style (GstTunitPreparer *self, const GstTunitSettings *settings)
         g_strdup ("; the stream keeps the previous style");
     warn (self, error, consequence);
     g_free (consequence);
-    g_error_free (error);
     return;
   }
   if (image == NULL && code == NULL) {
@@ -375,11 +375,7 @@ prepare_style (GstTunitPreparer *self, const GstTunitSettings *settings)
       g_set_error (&error, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS,
           "model '%s' is ready but has no style: set `style` or `domain`",
           self->candidate_path);
-      consequence = g_strdup_printf ("; the stream keeps model '%s'",
-          self->model_path);
-      warn (self, error, consequence);
-      g_free (consequence);
-      g_error_free (error);
+      warn_keeping_model (self, error);
     }
     return;
   }

@@ -1841,62 +1841,84 @@ write_other_model (const gchar *name)
   return path;
 }
 
+/* Two models and a harness playing the first with domain 0: the frames
+ * of both (the second's with `second_domain`) are known. */
+typedef struct {
+  gchar *second_path;
+  TunitEngine *first, *second;
+  guint8 *rgb, *by_first, *by_second;
+  GstHarness *h;
+  GstBus *bus;
+} TwoModels;
+
+static void
+two_models_setup (TwoModels *t, int seed, int second_domain)
+{
+  const int w = 32, h_ = 32;
+
+  t->second_path = write_other_model ("model-other.safetensors");
+  t->first = direct_engine (model_c_path);
+  t->second = direct_engine (t->second_path);
+  t->rgb = make_rgb (w, h_, seed);
+  t->by_first = direct_translate (t->first, centroid (t->first, 0), t->rgb, w,
+      h_, w, h_, 1.0);
+  t->by_second = direct_translate (t->second, centroid (t->second,
+          second_domain), t->rgb, w, h_, w, h_, 1.0);
+  fail_if (max_difference (t->by_first, t->by_second, 3 * w * h_) <= 1,
+      "the two models give the same picture; the test is blind");
+  t->h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
+      GST_VIDEO_FORMAT_RGB, w, h_, &t->bus);
+  g_free (push_frame (t->h, GST_VIDEO_FORMAT_RGB, w, h_, t->rgb));
+}
+
+static void
+two_models_teardown (TwoModels *t)
+{
+  assert_no_error (t->bus);
+  gst_harness_teardown (t->h);
+  gst_object_unref (t->bus);
+  tunit_engine_free (t->first);
+  tunit_engine_free (t->second);
+  g_free (t->by_first);
+  g_free (t->by_second);
+  g_free (t->second_path);
+  g_free (t->rgb);
+}
+
 /* `model` changes while PLAYING: the frames switch to the new model within
  * a bounded number of frames, every frame before is the old model's; a
  * broken model is a warning and the stream keeps the model it has. */
 GST_START_TEST (test_model_swap_while_playing)
 {
   const int w = 32, h_ = 32;
-  guint8 *rgb = make_rgb (w, h_, 12), *by_first, *by_second;
-  gchar *second_model = write_other_model ("model-other.safetensors");
   gchar *broken = g_build_filename (tmp_dir, "broken.safetensors", NULL);
-  TunitEngine *engine = direct_engine (model_c_path);
-  TunitEngine *other = direct_engine (second_model);
-  GstBus *bus;
-  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
-      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  TwoModels t;
   int frames;
   gchar *s;
 
-  by_first = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
-      1.0);
-  by_second = direct_translate (other, centroid (other, 0), rgb, w, h_, w, h_,
-      1.0);
-  fail_if (max_difference (by_first, by_second, 3 * w * h_) <= 1,
-      "the two models give the same picture; the test is blind");
-
-  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
-  g_object_set (h->element, "model", second_model, NULL);
-  g_object_get (h->element, "model", &s, NULL);
-  fail_unless_equals_string (s, second_model);
+  two_models_setup (&t, 12, 0);
+  g_object_set (t.h->element, "model", t.second_path, NULL);
+  g_object_get (t.h->element, "model", &s, NULL);
+  fail_unless_equals_string (s, t.second_path);
   g_free (s);
-  frames = frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_first,
-      by_second, REFERENCE_CHANGE_FRAMES);
+  frames = frames_until (t.h, GST_VIDEO_FORMAT_RGB, w, h_, t.rgb, t.by_first,
+      t.by_second, REFERENCE_CHANGE_FRAMES);
   GST_INFO ("the new model took effect on frame %d", frames);
 
   /* broken and missing models: warnings, the second model stays */
   fail_unless (g_file_set_contents (broken, "not a model", -1, NULL));
-  g_object_set (h->element, "model", broken, NULL);
-  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_second,
-      "cannot load model");
-  g_object_set (h->element, "model", "/nonexistent/model.safetensors", NULL);
-  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_second,
-      "does not exist");
+  g_object_set (t.h->element, "model", broken, NULL);
+  frames_until_warning (t.h, t.bus, GST_VIDEO_FORMAT_RGB, w, h_, t.rgb,
+      t.by_second, "cannot load model");
+  g_object_set (t.h->element, "model", "/nonexistent/model.safetensors", NULL);
+  frames_until_warning (t.h, t.bus, GST_VIDEO_FORMAT_RGB, w, h_, t.rgb,
+      t.by_second, "does not exist");
   /* a good model again */
-  g_object_set (h->element, "model", model_c_path, NULL);
-  frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_second, by_first,
-      REFERENCE_CHANGE_FRAMES);
-  assert_no_error (bus);
-
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
-  tunit_engine_free (engine);
-  tunit_engine_free (other);
-  g_free (by_first);
-  g_free (by_second);
-  g_free (second_model);
+  g_object_set (t.h->element, "model", model_c_path, NULL);
+  frames_until (t.h, GST_VIDEO_FORMAT_RGB, w, h_, t.rgb, t.by_second,
+      t.by_first, REFERENCE_CHANGE_FRAMES);
+  two_models_teardown (&t);
   g_free (broken);
-  g_free (rgb);
 }
 
 GST_END_TEST;
@@ -1908,40 +1930,21 @@ GST_END_TEST;
 GST_START_TEST (test_model_and_domain_together)
 {
   const int w = 32, h_ = 32;
-  guint8 *rgb = make_rgb (w, h_, 13), *by_first, *by_second;
-  gchar *second_model = write_other_model ("model-other.safetensors");
-  TunitEngine *engine = direct_engine (model_c_path);
-  TunitEngine *other = direct_engine (second_model);
   int last = num_domains - 1;
-  GstBus *bus;
-  GstHarness *h = harness_for (make_filter (model_c_path, "domain", 0, NULL),
-      GST_VIDEO_FORMAT_RGB, w, h_, &bus);
+  TwoModels t;
 
-  by_first = direct_translate (engine, centroid (engine, 0), rgb, w, h_, w, h_,
-      1.0);
-  by_second = direct_translate (other, centroid (other, last), rgb, w, h_, w,
-      h_, 1.0);
-  g_free (push_frame (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb));
-
+  two_models_setup (&t, 13, last);
   /* an out-of-range domain while the model changes: a warning; the stream
    * keeps the first model and its style... */
-  g_object_set (h->element, "domain", num_domains + 3, "model", second_model, NULL);
-  frames_until_warning (h, bus, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_first,
-      "out of range");
+  g_object_set (t.h->element, "domain", num_domains + 3, "model",
+      t.second_path, NULL);
+  frames_until_warning (t.h, t.bus, GST_VIDEO_FORMAT_RGB, w, h_, t.rgb,
+      t.by_first, "out of range");
   /* ...until a domain the new model has */
-  g_object_set (h->element, "domain", last, NULL);
-  frames_until (h, GST_VIDEO_FORMAT_RGB, w, h_, rgb, by_first, by_second,
-      REFERENCE_CHANGE_FRAMES);
-  assert_no_error (bus);
-
-  gst_harness_teardown (h);
-  gst_object_unref (bus);
-  tunit_engine_free (engine);
-  tunit_engine_free (other);
-  g_free (by_first);
-  g_free (by_second);
-  g_free (second_model);
-  g_free (rgb);
+  g_object_set (t.h->element, "domain", last, NULL);
+  frames_until (t.h, GST_VIDEO_FORMAT_RGB, w, h_, t.rgb, t.by_first,
+      t.by_second, REFERENCE_CHANGE_FRAMES);
+  two_models_teardown (&t);
 }
 
 GST_END_TEST;
