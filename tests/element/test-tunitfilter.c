@@ -1741,6 +1741,39 @@ GST_START_TEST (test_precision_and_threads)
 
 GST_END_TEST;
 
+static void
+capture_tunit_log (GstDebugCategory *category, GstDebugLevel level,
+    const gchar *file, const gchar *function, gint line, GObject *object,
+    GstDebugMessage *message, gpointer user_data)
+{
+  gchar **captured = user_data;
+  if (g_str_equal (gst_debug_category_get_name (category), "tunit")
+      && strstr (gst_debug_message_get (message), "routing check") != NULL)
+    *captured = g_strdup (gst_debug_message_get (message));
+}
+
+/* libtunit logs in the GLib domain "tunit" (it knows nothing of
+ * GStreamer); once the plugin is loaded those lines go to the `tunit`
+ * debug category. */
+GST_START_TEST (test_library_log_routed)
+{
+  GstElement *e = gst_element_factory_make ("tunitfilter", NULL);
+  gchar *captured = NULL;
+
+  fail_unless (e != NULL);
+  gst_debug_set_threshold_for_name ("tunit", GST_LEVEL_DEBUG);
+  gst_debug_add_log_function (capture_tunit_log, &captured, NULL);
+  g_log ("tunit", G_LOG_LEVEL_DEBUG, "routing check %d", 42);
+  gst_debug_remove_log_function (capture_tunit_log);
+  fail_unless (captured != NULL, "libtunit's log did not reach the tunit "
+      "debug category");
+  fail_unless_equals_string (captured, "routing check 42");
+  g_free (captured);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_latency_and_qos)
 {
   const int w = 32, h_ = 32;
@@ -2307,6 +2340,7 @@ tunitfilter_suite (void)
   tcase_add_test (tc, test_passthrough_at_strength_zero);
   tcase_add_test (tc, test_statistics);
   tcase_add_test (tc, test_precision_and_threads);
+  tcase_add_test (tc, test_library_log_routed);
   tcase_add_test (tc, test_latency_and_qos);
   tcase_add_test (tc, test_property_ranges);
   tcase_add_test (tc, test_model_swap_while_playing);
