@@ -260,20 +260,6 @@ is_cancelled (GstTunitPreparer *self)
   return cancelled;
 }
 
-/* TRUE when a newer style request waits, so that preparing this one is
- * wasted: several quick changes end with the last one. */
-static gboolean
-style_superseded (GstTunitPreparer *self, guint64 style_request)
-{
-  gboolean superseded;
-
-  g_mutex_lock (&self->lock);
-  superseded = self->request != NULL
-      && self->request->style_request != style_request;
-  g_mutex_unlock (&self->lock);
-  return superseded;
-}
-
 static void
 push_result (GstTunitPreparer *self, GstTunitPrepared *prepared)
 {
@@ -384,10 +370,9 @@ prepare_style (GstTunitPreparer *self, const GstTunitSettings *settings)
     GST_DEBUG_OBJECT (self->owner, "stopping: %s dropped", description);
   else if (self->candidate != NULL) {
     promote_candidate (self, image, code, description);
-  } else if (style_superseded (self, settings->style_request))
-    GST_DEBUG_OBJECT (self->owner, "%s superseded by a newer change",
-        description);
-  else {
+  } else {
+    /* handed over even when a newer change waits: under changes faster
+     * than their preparation, dropping finished ones would show none */
     GstTunitPrepared *prepared = g_new0 (GstTunitPrepared, 1);
     prepared->kind = GST_TUNIT_PREPARED_STYLE;
     prepared->model = tunit_model_ref (self->model);
@@ -431,7 +416,7 @@ static void
 lower_priority (void)
 {
 #ifdef __linux__
-  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10) != 0)
+  if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5) != 0)
     GST_DEBUG ("cannot lower the priority of the preparation thread");
 #endif
 }
