@@ -165,6 +165,13 @@ guint tunit_frame_queue_get_in_flight (TunitFrameQueue *queue);
 gboolean tunit_frame_queue_wait (TunitFrameQueue *queue, gpointer *user_data,
                                  gint64 *compute_us, GError **error);
 
+/* Translates a frame like tunit_frame_queue_submit + tunit_frame_queue_wait
+ * would, after everything queued before it, but on the calling thread and
+ * without waking the queue's: for one frame in flight at a time. */
+gboolean tunit_frame_queue_translate (TunitFrameQueue *queue, const float *input,
+                                      int width, int height, float *output,
+                                      gint64 *compute_us, GError **error);
+
 /* Runs func (engine, user_data) on the queue's thread after everything
  * queued before it and before anything queued after it (the way to change
  * the engine's style between two frames), then destroy (user_data). */

@@ -595,12 +595,16 @@ typedef struct {
   gboolean scaled;
   gdouble strength;
   gint64 convert_us;          /* time spent converting it so far */
+  gboolean translated;        /* done on the streaming thread already */
+  gint64 compute_us;          /* then: the engine's time on it */
+  GError *error;              /* and its failure */
 } FrameSlot;
 
 static void
 frame_slot_free (FrameSlot *slot)
 {
   gst_clear_buffer (&slot->buffer);
+  g_clear_error (&slot->error);
   g_free (slot->frame_in);
   g_free (slot->frame_out);
   g_free (slot->net_in);
@@ -616,7 +620,9 @@ discard_in_flight (GstTunitFilter *self)
   FrameSlot *slot;
 
   while ((slot = g_queue_pop_head (&self->in_flight)) != NULL) {
-    tunit_frame_queue_wait (self->queue, NULL, NULL, NULL);
+    if (!slot->translated)
+      tunit_frame_queue_wait (self->queue, NULL, NULL, NULL);
+    g_clear_error (&slot->error);
     gst_clear_buffer (&slot->buffer);
     g_queue_push_tail (&self->spare_slots, slot);
   }
@@ -798,9 +804,10 @@ take_slot (GstTunitFilter *self, gint net_width, gint net_height)
   return slot;
 }
 
-/* Converts the frame in inbuf (taken) to planar floats and submits it. */
+/* Converts the frame in inbuf (taken) to planar floats and submits it; with
+ * one frame in flight, translates it right here (no thread switch). */
 static GstFlowReturn
-submit_frame (GstTunitFilter *self, GstBuffer *inbuf)
+submit_frame (GstTunitFilter *self, GstBuffer *inbuf, guint depth)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstBuffer *outbuf = NULL;
@@ -847,16 +854,24 @@ submit_frame (GstTunitFilter *self, GstBuffer *inbuf)
   slot->strength = self->strength;
   GST_OBJECT_UNLOCK (self);
   slot->buffer = outbuf;
-  if (slot->scaled) {
-    tunit_planar_resize (slot->frame_in, layout.width, layout.height,
-        slot->net_in, net_width, net_height);
-    tunit_frame_queue_submit (self->queue, slot->net_in, net_width, net_height,
-        slot->net_out, slot);
-  } else {
-    tunit_frame_queue_submit (self->queue, slot->frame_in, layout.width,
-        layout.height, slot->frame_out, slot);
+  {
+    const float *input = slot->frame_in;
+    float *output = slot->frame_out;
+    if (slot->scaled) {
+      tunit_planar_resize (slot->frame_in, layout.width, layout.height,
+          slot->net_in, net_width, net_height);
+      input = slot->net_in;
+      output = slot->net_out;
+    }
+    slot->convert_us = g_get_monotonic_time () - start;
+    slot->translated = depth <= 1 && g_queue_is_empty (&self->in_flight);
+    if (slot->translated)
+      tunit_frame_queue_translate (self->queue, input, net_width, net_height,
+          output, &slot->compute_us, &slot->error);
+    else
+      tunit_frame_queue_submit (self->queue, input, net_width, net_height,
+          output, slot);
   }
-  slot->convert_us = g_get_monotonic_time () - start;
   g_queue_push_tail (&self->in_flight, slot);
   return GST_FLOW_OK;
 }
@@ -876,7 +891,13 @@ finish_frame (GstTunitFilter *self, GstBuffer **outbuf, guint depth)
   gpointer done = NULL;
 
   *outbuf = NULL;
-  if (!tunit_frame_queue_wait (self->queue, &done, &compute_us, &error)) {
+  if (slot->translated) {
+    compute_us = slot->compute_us;
+    error = g_steal_pointer (&slot->error);
+  } else if (tunit_frame_queue_wait (self->queue, &done, &compute_us, &error)) {
+    g_assert (done == slot);
+  }
+  if (error != NULL) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
         ("translating a %dx%d frame failed: %s", slot->net_width,
             slot->net_height, error->message), (NULL));
@@ -885,7 +906,6 @@ finish_frame (GstTunitFilter *self, GstBuffer **outbuf, guint depth)
     g_queue_push_tail (&self->spare_slots, slot);
     return GST_FLOW_ERROR;
   }
-  g_assert (done == slot);
 
   start = g_get_monotonic_time ();
   if (slot->scaled)
@@ -972,7 +992,18 @@ gst_tunit_filter_submit_input_buffer (GstBaseTransform *trans,
   return ret;
 }
 
-/* Called after each input (queued_buf) and again as long as it returns a
+/* Frames in flight stay inside GstBaseTransform rather than in an element
+ * of our own with a source pad task: the base class's submit_input_buffer
+ * keeps its QoS (a late input is dropped before it costs a conversion, and
+ * counted), its allocation and caps handling and the controller sync, and
+ * generate_output may return nothing (a frame just went in flight) or one
+ * buffer per call, which chain() pushes in order.  The price: a frame
+ * leaves when a later one comes in (or at a drain), not the moment it is
+ * done, so with N in flight the latency is N - 1 frame durations more,
+ * which the LATENCY query reports; a pushing thread would save that but
+ * would need its own flushing, EOS and QoS.
+ *
+ * Called after each input (queued_buf) and again as long as it returns a
  * buffer: submits the input, then returns the oldest frame once
  * max-frames-in-flight are in flight.  A frame boundary: the place where
  * prepared changes are taken. */
@@ -1010,7 +1041,7 @@ gst_tunit_filter_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
     gst_base_transform_set_passthrough (trans, FALSE);
     {
       GstFlowReturn ret = submit_frame (self,
-          g_steal_pointer (&trans->queued_buf));
+          g_steal_pointer (&trans->queued_buf), depth);
       if (ret != GST_FLOW_OK)
         return ret;
     }
