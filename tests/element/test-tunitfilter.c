@@ -876,9 +876,9 @@ median (double *values, int n)
  * the guide: the reference (a large picture, slow to decode and resize) is
  * prepared off the streaming thread.  Bound, per frame while the change is
  * under way: 2 x (the slowest of 10 frames before + one guide run) + 50 ms
- * (room for a loaded machine); and the change must take at least twice as
- * long to land as the slowest frame, which shows the decoding did not
- * happen on a frame (on the streaming thread, that frame took 1-2 s). */
+ * (room for a loaded machine); and at least two frames of the old style
+ * must come out while the reference is prepared (on the streaming thread,
+ * the first frame after the change decoded it, taking 1-2 s). */
 GST_START_TEST (test_change_frame_time)
 {
   const int w = 32, h_ = 32, big = 2400, n = 3 * w * h_;
@@ -942,9 +942,10 @@ GST_START_TEST (test_change_frame_time)
     fail_unless (slowest_during <= bound, "a frame during a style change took "
         "%.1f ms, over the bound of %.1f ms (frames before: slowest %.1f ms, "
         "guide %.1f ms)", slowest_during, bound, slowest_before, guide_ms);
-    fail_unless (landed_ms >= 2 * slowest_during, "the change landed in %.1f "
-        "ms, the slowest frame took %.1f ms: was the reference prepared on a "
-        "frame?", landed_ms, slowest_during);
+    /* on the streaming thread, the first frame after the change would
+     * have decoded it: here frames of the old style keep coming */
+    fail_unless (frames >= 3, "the change landed on frame %d (in %.1f ms): "
+        "was the reference prepared on a frame?", frames, landed_ms);
   }
   assert_no_error (bus);
   gst_harness_teardown (h);
