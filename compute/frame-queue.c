@@ -1,14 +1,18 @@
-/* frame-queue.c - frames in flight: an engine on a thread of its own.
+/* frame-queue.c - an engine on a thread of its own, and frames in flight.
  *
  * The caller submits frames and waits for them in the same order; between
  * the two it is free to convert the next frame, so that its CPU work
- * overlaps the engine's.  Any other use of the engine (a style change) is
- * queued as a call, so it lands exactly between two frames.  A caller that
- * would wait at once (one frame in flight) translates on its own thread
- * instead, saving two thread switches per frame, which on busy cores cost
- * a scheduler slice each.  Built on the public engine calls only: the
- * engine itself stays single-threaded, since whoever runs a job holds the
- * `running` role first. */
+ * overlaps the engine's.  Any other use of the engine (a style change:
+ * the guide and the style MLP) is queued as a call, so it lands exactly
+ * between two frames, and on the same thread as the frames.
+ *
+ * Every heavy call of the engine runs on this one thread, whoever asks for
+ * it and however many frames are in flight: the CPU backend's OpenMP keeps
+ * a team of worker threads per thread that starts parallel regions, and
+ * those teams spin while idle, so a second calling thread (the streaming
+ * thread, a preparation thread) would add a second team spinning on the
+ * cores the first one needs.  Built on the public engine calls only: the
+ * engine itself stays single-threaded. */
 #include "tunit.h"
 
 typedef enum {
@@ -18,12 +22,12 @@ typedef enum {
 
 typedef struct {
   JobKind kind;
+  gboolean done;
   /* JOB_FRAME */
   const float *input;
   float *output;
   int width, height;
   gpointer user_data;
-  gboolean done;
   gboolean ok;
   GError *error;
   gint64 compute_us;
@@ -31,16 +35,16 @@ typedef struct {
   TunitEngineFunc func;
   gpointer func_data;
   GDestroyNotify destroy;
+  gboolean waited_for;         /* the caller waits for it and frees it */
 } Job;
 
 struct _TunitFrameQueue {
-  TunitEngine *engine;         /* only the worker touches it */
+  TunitEngine *engine;         /* only the worker runs it */
   GThread *worker;
   GMutex lock;
   GCond changed;               /* a job was queued or finished, or stopping */
   GQueue pending;              /* jobs not started yet, oldest first */
   GQueue frames;               /* frame jobs not waited for, oldest first */
-  gboolean running;            /* a thread is using the engine */
   gboolean stopping;
 };
 
@@ -73,20 +77,17 @@ worker_main (gpointer data)
 
   g_mutex_lock (&queue->lock);
   for (;;) {
-    Job *job = queue->running ? NULL : g_queue_pop_head (&queue->pending);
+    Job *job = g_queue_pop_head (&queue->pending);
     if (job == NULL) {
-      if (queue->stopping && !queue->running && g_queue_is_empty (&queue->pending))
+      if (queue->stopping)
         break;
       g_cond_wait (&queue->changed, &queue->lock);
       continue;
     }
-    queue->running = TRUE;
     g_mutex_unlock (&queue->lock);
     run_job (queue->engine, job);
     g_mutex_lock (&queue->lock);
-    queue->running = FALSE;
-    g_cond_broadcast (&queue->changed);
-    if (job->kind == JOB_CALL) {
+    if (job->kind == JOB_CALL && !job->waited_for) {
       g_free (job);
     } else {
       job->done = TRUE;
@@ -107,7 +108,7 @@ tunit_frame_queue_new (TunitEngine *engine)
   g_cond_init (&queue->changed);
   g_queue_init (&queue->pending);
   g_queue_init (&queue->frames);
-  queue->worker = g_thread_new ("tunit-frames", worker_main, queue);
+  queue->worker = g_thread_new ("tunit-engine", worker_main, queue);
   return queue;
 }
 
@@ -129,6 +130,13 @@ tunit_frame_queue_free (TunitFrameQueue *queue)
   g_free (queue);
 }
 
+TunitEngine *
+tunit_frame_queue_get_engine (TunitFrameQueue *queue)
+{
+  g_return_val_if_fail (queue != NULL, NULL);
+  return queue->engine;
+}
+
 static void
 enqueue (TunitFrameQueue *queue, Job *job)
 {
@@ -138,6 +146,14 @@ enqueue (TunitFrameQueue *queue, Job *job)
     g_queue_push_tail (&queue->frames, job);
   g_cond_broadcast (&queue->changed);
   g_mutex_unlock (&queue->lock);
+}
+
+/* Called with the lock held. */
+static void
+wait_done (TunitFrameQueue *queue, Job *job)
+{
+  while (!job->done)
+    g_cond_wait (&queue->changed, &queue->lock);
 }
 
 void
@@ -155,17 +171,36 @@ tunit_frame_queue_submit (TunitFrameQueue *queue, const float *input, int width,
   enqueue (queue, job);
 }
 
-void
-tunit_frame_queue_call (TunitFrameQueue *queue, TunitEngineFunc func, gpointer user_data,
-                        GDestroyNotify destroy)
+static Job *
+call_job (TunitEngineFunc func, gpointer user_data, GDestroyNotify destroy)
 {
-  g_return_if_fail (queue != NULL && func != NULL);
   Job *job = g_new0 (Job, 1);
   job->kind = JOB_CALL;
   job->func = func;
   job->func_data = user_data;
   job->destroy = destroy;
+  return job;
+}
+
+void
+tunit_frame_queue_call (TunitFrameQueue *queue, TunitEngineFunc func, gpointer user_data,
+                        GDestroyNotify destroy)
+{
+  g_return_if_fail (queue != NULL && func != NULL);
+  enqueue (queue, call_job (func, user_data, destroy));
+}
+
+void
+tunit_frame_queue_run (TunitFrameQueue *queue, TunitEngineFunc func, gpointer user_data)
+{
+  g_return_if_fail (queue != NULL && func != NULL);
+  Job *job = call_job (func, user_data, NULL);
+  job->waited_for = TRUE;
   enqueue (queue, job);
+  g_mutex_lock (&queue->lock);
+  wait_done (queue, job);
+  g_mutex_unlock (&queue->lock);
+  job_free (job);
 }
 
 guint
@@ -175,34 +210,6 @@ tunit_frame_queue_get_in_flight (TunitFrameQueue *queue)
   guint count = queue->frames.length;
   g_mutex_unlock (&queue->lock);
   return count;
-}
-
-gboolean
-tunit_frame_queue_translate (TunitFrameQueue *queue, const float *input, int width,
-                             int height, float *output, gint64 *compute_us, GError **error)
-{
-  g_return_val_if_fail (queue != NULL && input != NULL && output != NULL, FALSE);
-  Job job = { .kind = JOB_FRAME, .input = input, .output = output, .width = width,
-              .height = height };
-
-  /* after everything queued before: the engine is ours once it is idle */
-  g_mutex_lock (&queue->lock);
-  while (queue->running || !g_queue_is_empty (&queue->pending))
-    g_cond_wait (&queue->changed, &queue->lock);
-  queue->running = TRUE;
-  g_mutex_unlock (&queue->lock);
-
-  run_job (queue->engine, &job);
-
-  g_mutex_lock (&queue->lock);
-  queue->running = FALSE;
-  g_cond_broadcast (&queue->changed);
-  g_mutex_unlock (&queue->lock);
-  if (compute_us != NULL)
-    *compute_us = job.compute_us;
-  if (!job.ok)
-    g_propagate_error (error, job.error);
-  return job.ok;
 }
 
 gboolean
@@ -216,8 +223,7 @@ tunit_frame_queue_wait (TunitFrameQueue *queue, gpointer *user_data, gint64 *com
     g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT, "no frame in flight to wait for");
     return FALSE;
   }
-  while (!job->done)
-    g_cond_wait (&queue->changed, &queue->lock);
+  wait_done (queue, job);
   g_queue_pop_head (&queue->frames);
   g_mutex_unlock (&queue->lock);
 

@@ -138,15 +138,22 @@ gboolean tunit_engine_translate (TunitEngine *engine, const float *input,
 
 /* A frame queue runs an engine on a thread of its own, so that a caller can
  * convert the next frame while the engine computes the previous ones
- * ("frames in flight").  Work runs in the order it was queued.  The queue
- * owns the engine: once given to the queue, only the queue's thread touches
- * it.  The queue's calls may come from any one thread at a time. */
+ * ("frames in flight"), and so that every heavy call of the engine
+ * (translation, guide, style MLP) runs on one and the same thread whoever
+ * asks for it: the CPU backend's OpenMP keeps a team of threads per calling
+ * thread, spinning while idle.  Work runs in the order it was queued.  The
+ * queue owns the engine: once given to the queue, only the queue's thread
+ * runs it.  The queue's calls may come from any one thread at a time. */
 typedef struct _TunitFrameQueue TunitFrameQueue;
 
 /* Takes ownership of engine. */
 TunitFrameQueue *tunit_frame_queue_new (TunitEngine *engine);
 /* Finishes the work already queued, then frees the queue and its engine. */
 void tunit_frame_queue_free (TunitFrameQueue *queue);
+
+/* The queue's engine, for its constant properties only (model, backend
+ * name, description); its work goes through the queue. */
+TunitEngine *tunit_frame_queue_get_engine (TunitFrameQueue *queue);
 
 /* Queues the translation of a width x height planar frame into output, as
  * tunit_engine_translate does it.  Never blocks.  input and output must stay
@@ -165,19 +172,16 @@ guint tunit_frame_queue_get_in_flight (TunitFrameQueue *queue);
 gboolean tunit_frame_queue_wait (TunitFrameQueue *queue, gpointer *user_data,
                                  gint64 *compute_us, GError **error);
 
-/* Translates a frame like tunit_frame_queue_submit + tunit_frame_queue_wait
- * would, after everything queued before it, but on the calling thread and
- * without waking the queue's: for one frame in flight at a time. */
-gboolean tunit_frame_queue_translate (TunitFrameQueue *queue, const float *input,
-                                      int width, int height, float *output,
-                                      gint64 *compute_us, GError **error);
-
 /* Runs func (engine, user_data) on the queue's thread after everything
  * queued before it and before anything queued after it (the way to change
  * the engine's style between two frames), then destroy (user_data). */
 typedef void (*TunitEngineFunc) (TunitEngine *engine, gpointer user_data);
 void tunit_frame_queue_call (TunitFrameQueue *queue, TunitEngineFunc func,
                              gpointer user_data, GDestroyNotify destroy);
+
+/* Like tunit_frame_queue_call, and waits until func has returned. */
+void tunit_frame_queue_run (TunitFrameQueue *queue, TunitEngineFunc func,
+                            gpointer user_data);
 
 /* Lists the Vulkan devices as text lines (index, name, type, features).
  * Returns NULL with an error when Vulkan is unavailable. */

@@ -57,16 +57,20 @@
  * ]|
  */
 
-/* Threading: three kinds of threads meet here.
+/* Threading: four kinds of threads meet here.
  * - Property setters (any thread) only record requests under the object
  *   lock and hand a snapshot to the preparer (preparer.c), whose worker
- *   prepares engines and styles.
+ *   decodes references, checks centroids, loads models and starts engines.
  * - The streaming thread converts frames, submits them to the frame queue
- *   (compute/frame-queue.c, the engine's own thread) and takes what the
- *   preparer made between two frames: a new style becomes a call queued
- *   between two frames on the engine's thread (which runs the guide), a
+ *   and takes what the preparer made between two frames: a new style
+ *   becomes a call queued between two frames on the engine's thread, a
  *   new engine is swapped in once the old one's frames are out.
- * - The engine's thread runs translations and style changes in order.
+ * - Each engine's own thread (compute/frame-queue.c, "tunit-engine") runs
+ *   every heavy call of that engine, in order: translations, the guide,
+ *   the style MLP; also the first style of start() and the style of an
+ *   engine the preparer made.  Nothing else calls into an engine's
+ *   network, so the CPU backend's OpenMP has one team per engine.
+ * - The application's thread runs start()/stop().
  * Only start()/stop() (no data flow) and the streaming thread touch the
  * streaming state of the element. */
 #include <math.h>
@@ -482,12 +486,13 @@ report_precision (GstTunitFilter *self, TunitPrecision requested,
       (NULL));
 }
 
-/* Makes engine the one in use, on a frame queue of its own.  Streaming
- * thread with nothing in flight, or start(). */
+/* Makes the engine on queue (taken) the one in use.  Streaming thread with
+ * nothing in flight, or start(). */
 static void
-use_engine (GstTunitFilter *self, TunitEngine *engine, const gchar *model_path,
-    TunitPrecision precision)
+use_engine (GstTunitFilter *self, TunitFrameQueue *queue,
+    const gchar *model_path, TunitPrecision precision)
 {
+  TunitEngine *engine = tunit_frame_queue_get_engine (queue);
   const gchar *description = tunit_engine_get_description (engine);
 
   GST_INFO_OBJECT (self, "model %s on %s", model_path, description);
@@ -499,7 +504,7 @@ use_engine (GstTunitFilter *self, TunitEngine *engine, const gchar *model_path,
   self->model_in_use = g_strdup (model_path);
   if (self->queue != NULL)
     gst_tunit_preparer_dispose_queue (self->preparer, self->queue);
-  self->queue = tunit_frame_queue_new (engine);
+  self->queue = queue;
 }
 
 typedef struct {
@@ -572,7 +577,7 @@ swap_engine (GstTunitFilter *self)
   GST_OBJECT_LOCK (self);
   precision = self->precision;
   GST_OBJECT_UNLOCK (self);
-  use_engine (self, g_steal_pointer (&prepared->engine), prepared->model_path,
+  use_engine (self, g_steal_pointer (&prepared->queue), prepared->model_path,
       precision);
   GST_INFO_OBJECT (self, "now model %s with the style of %s",
       prepared->model_path, prepared->description);
@@ -595,16 +600,12 @@ typedef struct {
   gboolean scaled;
   gdouble strength;
   gint64 convert_us;          /* time spent converting it so far */
-  gboolean translated;        /* done on the streaming thread already */
-  gint64 compute_us;          /* then: the engine's time on it */
-  GError *error;              /* and its failure */
 } FrameSlot;
 
 static void
 frame_slot_free (FrameSlot *slot)
 {
   gst_clear_buffer (&slot->buffer);
-  g_clear_error (&slot->error);
   g_free (slot->frame_in);
   g_free (slot->frame_out);
   g_free (slot->net_in);
@@ -620,9 +621,7 @@ discard_in_flight (GstTunitFilter *self)
   FrameSlot *slot;
 
   while ((slot = g_queue_pop_head (&self->in_flight)) != NULL) {
-    if (!slot->translated)
-      tunit_frame_queue_wait (self->queue, NULL, NULL, NULL);
-    g_clear_error (&slot->error);
+    tunit_frame_queue_wait (self->queue, NULL, NULL, NULL);
     gst_clear_buffer (&slot->buffer);
     g_queue_push_tail (&self->spare_slots, slot);
   }
@@ -658,7 +657,7 @@ gst_tunit_filter_start (GstBaseTransform *trans)
 {
   GstTunitFilter *self = GST_TUNIT_FILTER (trans);
   GstTunitSettings *settings;
-  TunitEngine *engine;
+  TunitFrameQueue *queue;
   float *image = NULL, *code = NULL;
   gchar *description = NULL;
   GError *error = NULL;
@@ -667,14 +666,15 @@ gst_tunit_filter_start (GstBaseTransform *trans)
   settings = take_settings (self);
   GST_OBJECT_UNLOCK (self);
 
-  engine = gst_tunit_open_engine (settings, &error);
-  if (engine == NULL)
+  queue = gst_tunit_open_engine (settings, &error);
+  if (queue == NULL)
     goto failed;
-  if (!gst_tunit_load_style (settings, tunit_engine_get_model (engine),
+  if (!gst_tunit_load_style (settings, gst_tunit_queue_model (queue),
           settings->model_path, &image, &code, &description, &error))
     goto failed;
   if (image != NULL || code != NULL) {
-    if (!gst_tunit_apply_style (engine, image, code, description, &error))
+    if (!gst_tunit_apply_style_on_queue (queue, image, code, description,
+            &error))
       goto failed;
     GST_INFO_OBJECT (self, "style from %s", description);
     self->have_style = TRUE;
@@ -684,7 +684,7 @@ gst_tunit_filter_start (GstBaseTransform *trans)
   g_free (description);
 
   reset_statistics (self);
-  use_engine (self, engine, settings->model_path, settings->options.precision);
+  use_engine (self, queue, settings->model_path, settings->options.precision);
 
   GST_OBJECT_LOCK (self);
   self->preparer = gst_tunit_preparer_new (GST_ELEMENT (self), self->model,
@@ -700,7 +700,7 @@ gst_tunit_filter_start (GstBaseTransform *trans)
 failed:
   gst_tunit_post_problem (GST_ELEMENT (self), GST_MESSAGE_ERROR, error, NULL);
   g_error_free (error);
-  g_clear_pointer (&engine, tunit_engine_free);
+  g_clear_pointer (&queue, tunit_frame_queue_free);
   g_free (image);
   g_free (code);
   g_free (description);
@@ -804,10 +804,10 @@ take_slot (GstTunitFilter *self, gint net_width, gint net_height)
   return slot;
 }
 
-/* Converts the frame in inbuf (taken) to planar floats and submits it; with
- * one frame in flight, translates it right here (no thread switch). */
+/* Converts the frame in inbuf (taken) to planar floats and submits it to
+ * the engine's thread (even with one frame in flight: see frame-queue.c). */
 static GstFlowReturn
-submit_frame (GstTunitFilter *self, GstBuffer *inbuf, guint depth)
+submit_frame (GstTunitFilter *self, GstBuffer *inbuf)
 {
   GstBaseTransform *trans = GST_BASE_TRANSFORM (self);
   GstBuffer *outbuf = NULL;
@@ -864,13 +864,8 @@ submit_frame (GstTunitFilter *self, GstBuffer *inbuf, guint depth)
       output = slot->net_out;
     }
     slot->convert_us = g_get_monotonic_time () - start;
-    slot->translated = depth <= 1 && g_queue_is_empty (&self->in_flight);
-    if (slot->translated)
-      tunit_frame_queue_translate (self->queue, input, net_width, net_height,
-          output, &slot->compute_us, &slot->error);
-    else
-      tunit_frame_queue_submit (self->queue, input, net_width, net_height,
-          output, slot);
+    tunit_frame_queue_submit (self->queue, input, net_width, net_height,
+        output, slot);
   }
   g_queue_push_tail (&self->in_flight, slot);
   return GST_FLOW_OK;
@@ -891,12 +886,8 @@ finish_frame (GstTunitFilter *self, GstBuffer **outbuf, guint depth)
   gpointer done = NULL;
 
   *outbuf = NULL;
-  if (slot->translated) {
-    compute_us = slot->compute_us;
-    error = g_steal_pointer (&slot->error);
-  } else if (tunit_frame_queue_wait (self->queue, &done, &compute_us, &error)) {
+  if (tunit_frame_queue_wait (self->queue, &done, &compute_us, &error))
     g_assert (done == slot);
-  }
   if (error != NULL) {
     GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
         ("translating a %dx%d frame failed: %s", slot->net_width,
@@ -1041,7 +1032,7 @@ gst_tunit_filter_generate_output (GstBaseTransform *trans, GstBuffer **outbuf)
     gst_base_transform_set_passthrough (trans, FALSE);
     {
       GstFlowReturn ret = submit_frame (self,
-          g_steal_pointer (&trans->queued_buf), depth);
+          g_steal_pointer (&trans->queued_buf));
       if (ret != GST_FLOW_OK)
         return ret;
     }

@@ -47,7 +47,7 @@ gst_tunit_prepared_free (GstTunitPrepared *prepared)
 {
   if (prepared == NULL)
     return;
-  g_clear_pointer (&prepared->engine, tunit_engine_free);
+  g_clear_pointer (&prepared->queue, tunit_frame_queue_free);
   g_clear_pointer (&prepared->model, tunit_model_unref);
   g_free (prepared->model_path);
   g_free (prepared->style_image);
@@ -68,7 +68,13 @@ gst_tunit_post_problem (GstElement *element, GstMessageType type,
 
 /* ------------------------------------------------------- one-shot steps */
 
-TunitEngine *
+TunitModel *
+gst_tunit_queue_model (TunitFrameQueue *queue)
+{
+  return tunit_engine_get_model (tunit_frame_queue_get_engine (queue));
+}
+
+TunitFrameQueue *
 gst_tunit_open_engine (const GstTunitSettings *settings, GError **error)
 {
   const gchar *path = settings->model_path;
@@ -99,7 +105,7 @@ gst_tunit_open_engine (const GstTunitSettings *settings, GError **error)
   engine = tunit_engine_new (model, &settings->options, &engine_error);
   tunit_model_unref (model);    /* the engine keeps its own reference */
   if (engine != NULL)
-    return engine;
+    return tunit_frame_queue_new (engine);
 
   if (settings->options.backend == TUNIT_BACKEND_VULKAN
       || g_error_matches (engine_error, TUNIT_ERROR, TUNIT_ERROR_NO_DEVICE)) {
@@ -227,6 +233,34 @@ gst_tunit_apply_style (TunitEngine *engine, const float *image,
   return ok;
 }
 
+typedef struct {
+  const float *image, *code;
+  const gchar *description;
+  GError *error;
+  gboolean ok;
+} StyleJob;
+
+static void
+run_style_job (TunitEngine *engine, gpointer data)
+{
+  StyleJob *job = data;
+
+  job->ok = gst_tunit_apply_style (engine, job->image, job->code,
+      job->description, &job->error);
+}
+
+gboolean
+gst_tunit_apply_style_on_queue (TunitFrameQueue *queue, const float *image,
+    const float *code, const gchar *description, GError **error)
+{
+  StyleJob job = { image, code, description, NULL, FALSE };
+
+  tunit_frame_queue_run (queue, run_style_job, &job);
+  if (!job.ok)
+    g_propagate_error (error, job.error);
+  return job.ok;
+}
+
 /* ------------------------------------------------------------ the worker */
 
 struct _GstTunitPreparer {
@@ -245,7 +279,7 @@ struct _GstTunitPreparer {
   guint64 engine_done, style_done;  /* requests handled */
   TunitModel *model;          /* the model the next style must fit */
   gchar *model_path;
-  TunitEngine *candidate;     /* loaded, waiting for a usable style */
+  TunitFrameQueue *candidate; /* loaded, waiting for a usable style */
   gchar *candidate_path;
 };
 
@@ -291,18 +325,18 @@ static void
 prepare_engine (GstTunitPreparer *self, const GstTunitSettings *settings)
 {
   GError *error = NULL;
-  TunitEngine *engine;
+  TunitFrameQueue *queue;
 
-  g_clear_pointer (&self->candidate, tunit_engine_free);
+  g_clear_pointer (&self->candidate, tunit_frame_queue_free);
   g_clear_pointer (&self->candidate_path, g_free);
-  engine = gst_tunit_open_engine (settings, &error);
-  if (engine == NULL) {
+  queue = gst_tunit_open_engine (settings, &error);
+  if (queue == NULL) {
     warn_keeping_model (self, error);
     return;
   }
   GST_INFO_OBJECT (self->owner, "prepared model %s on %s", settings->model_path,
-      tunit_engine_get_description (engine));
-  self->candidate = engine;
+      tunit_engine_get_description (tunit_frame_queue_get_engine (queue)));
+  self->candidate = queue;
   self->candidate_path = g_strdup (settings->model_path);
 }
 
@@ -314,15 +348,15 @@ promote_candidate (GstTunitPreparer *self, const float *image,
   GstTunitPrepared *prepared;
   GError *error = NULL;
 
-  if (!gst_tunit_apply_style (self->candidate, image, code, description,
-          &error)) {
+  if (!gst_tunit_apply_style_on_queue (self->candidate, image, code,
+          description, &error)) {
     warn_keeping_model (self, error);
     return;
   }
   prepared = g_new0 (GstTunitPrepared, 1);
   prepared->kind = GST_TUNIT_PREPARED_ENGINE;
-  prepared->engine = g_steal_pointer (&self->candidate);
-  prepared->model = tunit_model_ref (tunit_engine_get_model (prepared->engine));
+  prepared->queue = g_steal_pointer (&self->candidate);
+  prepared->model = tunit_model_ref (gst_tunit_queue_model (prepared->queue));
   prepared->model_path = g_strdup (self->candidate_path);
   prepared->description = g_strdup (description);
   g_clear_pointer (&self->model, tunit_model_unref);
@@ -336,7 +370,7 @@ static void
 prepare_style (GstTunitPreparer *self, const GstTunitSettings *settings)
 {
   TunitModel *target = self->candidate != NULL ?
-      tunit_engine_get_model (self->candidate) : self->model;
+      gst_tunit_queue_model (self->candidate) : self->model;
   const gchar *target_path = self->candidate != NULL ?
       self->candidate_path : self->model_path;
   float *image = NULL, *code = NULL;
@@ -489,7 +523,7 @@ gst_tunit_preparer_free (GstTunitPreparer *self)
   free_disposals (self->disposals);
   gst_tunit_settings_free (self->request);
   g_queue_clear_full (&self->results, (GDestroyNotify) gst_tunit_prepared_free);
-  g_clear_pointer (&self->candidate, tunit_engine_free);
+  g_clear_pointer (&self->candidate, tunit_frame_queue_free);
   g_free (self->candidate_path);
   g_clear_pointer (&self->model, tunit_model_unref);
   g_free (self->model_path);

@@ -35,9 +35,13 @@ void gst_tunit_settings_free (GstTunitSettings *settings);
  * Used by start() on its own thread and by the preparer's worker.  Errors
  * are in GStreamer's domains and name the problem. */
 
-/* Loads the model of settings and starts an engine on its backend. */
-TunitEngine *gst_tunit_open_engine (const GstTunitSettings *settings,
-                                    GError **error);
+/* Loads the model of settings and starts an engine on its backend, on a
+ * frame queue (the engine's own thread) from the start. */
+TunitFrameQueue *gst_tunit_open_engine (const GstTunitSettings *settings,
+                                        GError **error);
+
+/* The model of the engine on queue. */
+TunitModel *gst_tunit_queue_model (TunitFrameQueue *queue);
 
 /* The style settings ask for, for model (at model_path): a reference
  * image decoded and resized to img_size (*image, the guide still has to
@@ -49,10 +53,17 @@ gboolean gst_tunit_load_style (const GstTunitSettings *settings,
                                GError **error);
 
 /* Runs the guide on image (when not NULL) and sets the resulting style
- * code, or code, on engine. */
+ * code, or code, on engine: on the engine's thread. */
 gboolean gst_tunit_apply_style (TunitEngine *engine, const float *image,
                                 const float *code, const gchar *description,
                                 GError **error);
+
+/* gst_tunit_apply_style on the queue's thread, waiting for it: so that
+ * the engine's heavy work stays on the one thread that translates. */
+gboolean gst_tunit_apply_style_on_queue (TunitFrameQueue *queue,
+                                         const float *image, const float *code,
+                                         const gchar *description,
+                                         GError **error);
 
 /* Posts error as a message of type (ERROR, WARNING) from element, with
  * `consequence` (nullable) appended to its text. */
@@ -69,7 +80,7 @@ typedef enum {
 typedef struct {
   GstTunitPreparedKind kind;
   TunitModel *model;          /* the model it belongs to (a reference) */
-  TunitEngine *engine;        /* ENGINE */
+  TunitFrameQueue *queue;     /* ENGINE: its engine on its own thread */
   gchar *model_path;          /* ENGINE */
   float *style_image;         /* STYLE: a reference for the guide, or NULL */
   float *style_code;          /* STYLE: a style code, or NULL */
