@@ -333,6 +333,15 @@ gst_tunit_filter_start (GstBaseTransform *trans)
   options.device_index = self->device;
   GST_OBJECT_UNLOCK (self);
 
+  /* tuning and debugging switches (TUNIT_CPU_*, TUNIT_VULKAN_*): a bad
+   * value is a warning, and the element runs without them */
+  if (!tunit_engine_options_read_environment (&options, &error)) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("ignoring the TUNIT_* environment variables: %s", error->message),
+        (NULL));
+    g_clear_error (&error);
+  }
+
   if (path == NULL || *path == '\0') {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
         ("no model: set the `model` property (or the TUNIT_MODEL environment "
