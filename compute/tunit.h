@@ -94,12 +94,42 @@ typedef enum {
 
 typedef struct {
   TunitBackendKind backend;
-  int device_index;          /* Vulkan device, -1 = choose (TUNIT_VULKAN_DEVICE wins) */
+  int device_index;          /* Vulkan device, -1 = choose */
   TunitPrecision precision;
   int threads;               /* CPU threads, 0 = all cores */
+
+  /* Tuning and debugging.  0 (as TUNIT_ENGINE_OPTIONS_INIT leaves them)
+   * lets the engine choose; tunit_engine_options_read_environment() sets
+   * them from the TUNIT_* environment variables named here. */
+  gboolean reference_kernels;  /* every node by its plain kernel: no fused upsample + conv,
+                                * im2col convolutions (TUNIT_CPU_WINOGRAD=0); what the fast
+                                * paths are checked against */
+  gboolean unfused_upsample;   /* nearest upsamplings stay nodes of their own
+                                * (TUNIT_VULKAN_PHASE_SPLIT=0) */
+  int winograd_tile;           /* CPU: 2 or 4 = F(2x2) or F(4x4) Winograd on every 3x3 layer,
+                                * 0 = chosen per layer (TUNIT_CPU_WINOGRAD=2|4) */
+  int keep_winograd_weights;   /* CPU: 1 = transform once and keep, -1 = transform per frame,
+                                * 0 = by frame size (TUNIT_CPU_KEEP_WEIGHTS=1|0) */
+  gboolean portable_loops;     /* CPU: the build's baseline instruction set, not the best the
+                                * CPU has (TUNIT_CPU_PORTABLE_LOOPS=1) */
+  int vulkan_conv_tile;        /* Vulkan: n > 0 = convolution tile shape n - 1 everywhere,
+                                * 0 = chosen per layer (TUNIT_VULKAN_CONV_CONFIG=n-1) */
+  gboolean vulkan_validation;  /* Vulkan: Khronos validation messages fail the call
+                                * (TUNIT_VULKAN_VALIDATION=1; needs the layer loaded) */
+  gboolean profile;            /* time every node, print the times on stderr
+                                * (TUNIT_CPU_PROFILE=1, TUNIT_VULKAN_PROFILE=1) */
 } TunitEngineOptions;
 
-#define TUNIT_ENGINE_OPTIONS_INIT { TUNIT_BACKEND_AUTO, -1, TUNIT_PRECISION_DEFAULT, 0 }
+#define TUNIT_ENGINE_OPTIONS_INIT \
+  { .backend = TUNIT_BACKEND_AUTO, .device_index = -1, .precision = TUNIT_PRECISION_DEFAULT }
+
+/* Fills the tuning and debugging fields of `options`, and device_index
+ * where it is -1, from the TUNIT_* environment variables above (and
+ * TUNIT_VULKAN_DEVICE=N for the device).  Meant for programs' edges (the
+ * `tunit` command, the GStreamer element): the engine itself never reads
+ * the environment.  A malformed value fails with TUNIT_ERROR_ARGUMENT and
+ * leaves `options` as it was. */
+gboolean tunit_engine_options_read_environment (TunitEngineOptions *options, GError **error);
 
 typedef struct _TunitEngine TunitEngine;
 

@@ -194,8 +194,10 @@ take_settings (GstTunitFilter *self)
 
   settings->engine_request = self->engine_request;
   settings->model_path = resolve_model_path (self->model_path);
+  settings->options = self->environment_options;
   settings->options.backend = self->backend;
-  settings->options.device_index = self->device;
+  if (self->device >= 0)
+    settings->options.device_index = self->device;
   settings->options.threads = (int) self->threads;
   settings->options.precision = self->precision;
   settings->style_request = self->style_request;
@@ -660,9 +662,20 @@ gst_tunit_filter_start (GstBaseTransform *trans)
   TunitFrameQueue *queue;
   float *image = NULL, *code = NULL;
   gchar *description = NULL;
+  TunitEngineOptions environment = TUNIT_ENGINE_OPTIONS_INIT;
   GError *error = NULL;
 
+  /* tuning and debugging switches (TUNIT_CPU_*, TUNIT_VULKAN_*): a bad
+   * value is a warning, and the element runs without them */
+  if (!tunit_engine_options_read_environment (&environment, &error)) {
+    GST_ELEMENT_WARNING (self, LIBRARY, SETTINGS,
+        ("ignoring the TUNIT_* environment variables: %s", error->message),
+        (NULL));
+    g_clear_error (&error);
+  }
+
   GST_OBJECT_LOCK (self);
+  self->environment_options = environment;
   settings = take_settings (self);
   GST_OBJECT_UNLOCK (self);
 
@@ -1313,6 +1326,7 @@ gst_tunit_filter_init (GstTunitFilter *self)
   self->device = DEFAULT_DEVICE;
   self->threads = DEFAULT_THREADS;
   self->precision = DEFAULT_PRECISION;
+  self->environment_options = (TunitEngineOptions) TUNIT_ENGINE_OPTIONS_INIT;
   self->processing_size = DEFAULT_PROCESSING_SIZE;
   self->strength = DEFAULT_STRENGTH;
   self->max_in_flight = DEFAULT_MAX_FRAMES_IN_FLIGHT;

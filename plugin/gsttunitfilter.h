@@ -35,6 +35,8 @@ struct _GstTunitFilter {
   gint device;
   guint threads;
   TunitPrecision precision;
+  /* the TUNIT_* tuning and debugging switches, read at each start() */
+  TunitEngineOptions environment_options;
   guint processing_size;
   gdouble strength;
   guint max_in_flight;        /* 0: automatic */
