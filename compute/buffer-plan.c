@@ -1,30 +1,33 @@
-/* buffer-plan.c - assigns graph values to reusable buffers.
+/* buffer-plan.c - assigns the values of a lowered graph to reusable
+ * buffers (buffer-plan.h), the one plan every backend uses.
  *
- * A value dies after its last reader has run; its buffer then returns to a
- * free list.  A node takes the smallest free buffer that fits (growing one
- * if none does), never one of its own inputs, so kernels need not support
- * in-place operation. */
-#include "network.h"
+ * A value dies after its last reader has run; its buffer then returns to
+ * the free list.  A node takes the smallest free buffer that fits (growing
+ * one if none does), so kernels never write over their inputs, except the
+ * nodes the lowering marked in_place, which take their first input's. */
+#include "buffer-plan.h"
 
-static void
-find_last_use (const TunitGraph *graph, int *last_use)
+/* last_use[i]: the last node that reads value i (i itself if none);
+ * the graph's outputs live to the end (n_nodes). */
+static int *
+find_last_use (const TunitGraph *graph)
 {
-  for (int i = 0; i < graph->n_nodes; i++)
-    last_use[i] = i;
+  int *last_use = g_new (int, graph->n_nodes);
   for (int i = 0; i < graph->n_nodes; i++) {
+    last_use[i] = i;
     const TunitNode *node = &graph->nodes[i];
-    if (node->input >= 0)
-      last_use[node->input] = i;
-    if (node->op == TUNIT_OP_RESIDUAL_ADD && node->skip >= 0)
-      last_use[node->skip] = i;
+    for (int k = 0; k < node->n_inputs; k++)
+      last_use[node->inputs[k]] = i;
   }
-  for (int k = 0; k < 2; k++)
-    if (graph->outputs[k] >= 0)
-      last_use[graph->outputs[k]] = graph->n_nodes;
+  for (int k = 0; k < graph->n_outputs; k++)
+    last_use[graph->outputs[k]] = graph->n_nodes;
+  return last_use;
 }
 
-int
-tunit_buffer_slot_take (GArray *sizes, gboolean *busy, gsize size)
+/* A free buffer (busy[s] FALSE) for `size` floats: the smallest that
+ * fits, else the largest, grown; a new one if none is free. */
+static int
+take_slot (GArray *sizes, gboolean *busy, gsize size)
 {
   int best = -1;
   for (guint s = 0; s < sizes->len; s++) {
@@ -32,7 +35,6 @@ tunit_buffer_slot_take (GArray *sizes, gboolean *busy, gsize size)
       continue;
     gsize have = g_array_index (sizes, gsize, s);
     gsize best_size = best >= 0 ? g_array_index (sizes, gsize, best) : 0;
-    /* prefer the smallest that fits; otherwise the largest, to grow */
     if (best < 0 || (have >= size && (best_size < size || have < best_size))
         || (best_size < size && have > best_size))
       best = s;
@@ -48,35 +50,64 @@ tunit_buffer_slot_take (GArray *sizes, gboolean *busy, gsize size)
   return best;
 }
 
-TunitBufferPlan *
-tunit_buffer_plan_new (const TunitGraph *graph, const TunitShape *shapes)
+static void
+plan_slots (TunitGraphLayout *layout)
 {
+  const TunitGraph *graph = layout->graph;
   int n = graph->n_nodes;
-  g_autofree int *last_use = g_new (int, n);
-  find_last_use (graph, last_use);
+  g_autofree int *last_use = find_last_use (graph);
   GArray *sizes = g_array_new (FALSE, TRUE, sizeof (gsize));
   g_autofree gboolean *busy = g_new0 (gboolean, n + 1);
-  TunitBufferPlan *plan = g_new0 (TunitBufferPlan, 1);
-  plan->slot = g_new (int, n);
+  layout->slot = g_new (int, n);
   for (int i = 0; i < n; i++) {
-    gsize size = (gsize) shapes[i].channels * shapes[i].height * shapes[i].width;
-    plan->slot[i] = tunit_buffer_slot_take (sizes, busy, size);
-    /* release the values whose last reader is node i */
-    for (int j = 0; j <= i; j++)
-      if (last_use[j] == i && j != i)
-        busy[plan->slot[j]] = FALSE;
+    const TunitNode *node = &graph->nodes[i];
+    gsize size = tunit_shape_count (&layout->shapes[i]);
+    if (node->in_place) {
+      layout->slot[i] = layout->slot[node->inputs[0]];
+      gsize *have = &g_array_index (sizes, gsize, layout->slot[i]);
+      *have = MAX (*have, size);
+    } else {
+      layout->slot[i] = take_slot (sizes, busy, size);
+    }
+    /* the values whose last reader is node i free their buffers */
+    for (int k = 0; k < node->n_inputs; k++) {
+      int value = node->inputs[k];
+      if (last_use[value] == i && layout->slot[value] != layout->slot[i])
+        busy[layout->slot[value]] = FALSE;
+    }
+    if (last_use[i] == i)
+      busy[layout->slot[i]] = FALSE;
   }
-  plan->n_slots = sizes->len;
-  plan->slot_size = (gsize *) g_array_free (sizes, FALSE);
-  return plan;
+  layout->n_slots = sizes->len;
+  layout->slot_size = (gsize *) g_array_free (sizes, FALSE);
+}
+
+TunitGraphLayout *
+tunit_graph_layout_new (const TunitGraph *graph, int height, int width, GError **error)
+{
+  g_return_val_if_fail (graph->lowered, NULL);
+  TunitGraphLayout *layout = g_new0 (TunitGraphLayout, 1);
+  layout->graph = graph;
+  layout->height = height;
+  layout->width = width;
+  layout->shapes = g_new (TunitShape, graph->n_nodes);
+  int first = tunit_graph_input_node (graph, 0);
+  if (!tunit_graph_infer_shapes (graph, graph->nodes[first].channels, height, width,
+                                 layout->shapes, error)) {
+    tunit_graph_layout_free (layout);
+    return NULL;
+  }
+  plan_slots (layout);
+  return layout;
 }
 
 void
-tunit_buffer_plan_free (TunitBufferPlan *plan)
+tunit_graph_layout_free (TunitGraphLayout *layout)
 {
-  if (plan == NULL)
+  if (layout == NULL)
     return;
-  g_free (plan->slot);
-  g_free (plan->slot_size);
-  g_free (plan);
+  g_free (layout->shapes);
+  g_free (layout->slot);
+  g_free (layout->slot_size);
+  g_free (layout);
 }

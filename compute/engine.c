@@ -1,13 +1,26 @@
-/* engine.c - what every backend shares: backend choice, the style MLP,
- * and fitting frames of any size to the generator (pad, run, crop). */
+/* engine.c - what every backend shares: which backend runs which graph,
+ * lowering the network's graphs, their layouts per input size, the style
+ * parameters, and fitting frames of any size to the generator (pad, run,
+ * crop). */
 #include "backend.h"
+#include "network.h"
 
 #include <string.h>
+
+/* One of the network's graphs, lowered, on the backend that runs it, with
+ * the layout of the last input size it ran at. */
+typedef struct {
+  TunitGraph *lowered;
+  TunitBackendGraph *prepared;
+  TunitGraphLayout *layout;
+} EngineGraph;
 
 struct _TunitEngine {
   TunitModel *model;
   const TunitNetwork *network;
-  TunitBackend *backend;
+  TunitBackend *backend;          /* the one the options chose */
+  TunitBackend *cpu;              /* the CPU backend when that is another one, or NULL */
+  EngineGraph generator, guide, style_mlp;
   float *adain_parameters;
   gboolean has_style;
   /* padded copies of the current frame size, kept between frames */
@@ -16,18 +29,18 @@ struct _TunitEngine {
 };
 
 static TunitBackend *
-create_backend (const TunitNetwork *network, const TunitEngineOptions *options, GError **error)
+create_backend (const TunitEngineOptions *options, GError **error)
 {
   switch (options->backend) {
   case TUNIT_BACKEND_CPU:
-    return tunit_cpu_backend_new (network, options, error);
+    return tunit_cpu_backend_new (options, error);
   case TUNIT_BACKEND_VULKAN:
-    return tunit_vulkan_backend_new (network, options, FALSE, error);
+    return tunit_vulkan_backend_new (options, FALSE, error);
   case TUNIT_BACKEND_AUTO:
   default: {
     g_autoptr (GError) vulkan_error = NULL;
     /* a software Vulkan device is far slower than the CPU backend */
-    TunitBackend *backend = tunit_vulkan_backend_new (network, options, TRUE, &vulkan_error);
+    TunitBackend *backend = tunit_vulkan_backend_new (options, TRUE, &vulkan_error);
     if (backend != NULL)
       return backend;
     if (!g_error_matches (vulkan_error, TUNIT_ERROR, TUNIT_ERROR_NO_DEVICE)) {
@@ -35,9 +48,74 @@ create_backend (const TunitNetwork *network, const TunitEngineOptions *options, 
       return NULL;
     }
     g_debug ("no Vulkan device (%s); using the CPU backend", vulkan_error->message);
-    return tunit_cpu_backend_new (network, options, error);
+    return tunit_cpu_backend_new (options, error);
   }
   }
+}
+
+static gboolean
+engine_graph_init (EngineGraph *graph, const TunitGraph *description, TunitBackend *backend,
+                   TunitGraphUse use, const TunitEngineOptions *options, GError **error)
+{
+  TunitLoweringOptions lowering = {
+    .fuse_upsample_conv = !options->reference_kernels && !options->unfused_upsample,
+  };
+  graph->lowered = tunit_graph_lower (description, &lowering, error);
+  if (graph->lowered == NULL)
+    return FALSE;
+  graph->prepared = tunit_backend_graph_new (backend, graph->lowered, use, error);
+  return graph->prepared != NULL;
+}
+
+static void
+engine_graph_clear (EngineGraph *graph)
+{
+  g_clear_pointer (&graph->prepared, tunit_backend_graph_free);
+  g_clear_pointer (&graph->layout, tunit_graph_layout_free);
+  g_clear_pointer (&graph->lowered, tunit_lowered_graph_free);
+}
+
+/* Runs the graph on inputs of height x width; prepares it first when the
+ * size changed. */
+static gboolean
+engine_graph_run (EngineGraph *graph, int height, int width, const float *const *inputs,
+                  float *const *outputs, GError **error)
+{
+  if (!tunit_graph_layout_matches (graph->layout, height, width)) {
+    TunitGraphLayout *layout = tunit_graph_layout_new (graph->lowered, height, width, error);
+    gboolean ok = layout != NULL && tunit_backend_graph_prepare (graph->prepared, layout, error);
+    /* the backend let go of the previous layout, or of both on failure */
+    g_clear_pointer (&graph->layout, tunit_graph_layout_free);
+    if (!ok) {
+      tunit_graph_layout_free (layout);
+      return FALSE;
+    }
+    graph->layout = layout;
+  }
+  return tunit_backend_graph_run (graph->prepared, inputs, outputs, error);
+}
+
+/* Where each graph runs: the generator and the guiding network on the
+ * backend the options chose; the style MLP, a few matrix-vector products
+ * once per style whose result the host hands on to the generator, on the
+ * CPU. */
+static gboolean
+place_graphs (TunitEngine *engine, const TunitEngineOptions *options, GError **error)
+{
+  const TunitNetwork *network = engine->network;
+  TunitBackend *mlp_backend = engine->backend;
+  if (strcmp (engine->backend->name, "cpu") != 0) {
+    engine->cpu = tunit_cpu_backend_new (options, error);
+    if (engine->cpu == NULL)
+      return FALSE;
+    mlp_backend = engine->cpu;
+  }
+  return engine_graph_init (&engine->generator, &network->generator, engine->backend,
+                            TUNIT_GRAPH_PER_FRAME, options, error)
+         && engine_graph_init (&engine->guide, &network->guide, engine->backend,
+                               TUNIT_GRAPH_PER_STYLE, options, error)
+         && engine_graph_init (&engine->style_mlp, &network->style_mlp, mlp_backend,
+                               TUNIT_GRAPH_PER_STYLE, options, error);
 }
 
 TunitEngine *
@@ -47,15 +125,18 @@ tunit_engine_new (TunitModel *model, const TunitEngineOptions *options, GError *
   TunitEngineOptions defaults = TUNIT_ENGINE_OPTIONS_INIT;
   if (options == NULL)
     options = &defaults;
-  const TunitNetwork *network = tunit_model_get_network (model);
-  TunitBackend *backend = create_backend (network, options, error);
+  TunitBackend *backend = create_backend (options, error);
   if (backend == NULL)
     return NULL;
   TunitEngine *engine = g_new0 (TunitEngine, 1);
   engine->model = tunit_model_ref (model);
-  engine->network = network;
+  engine->network = tunit_model_get_network (model);
   engine->backend = backend;
-  engine->adain_parameters = g_new0 (float, MAX (network->adain_parameter_count, 1));
+  engine->adain_parameters = g_new0 (float, MAX (engine->network->adain_parameter_count, 1));
+  if (!place_graphs (engine, options, error)) {
+    tunit_engine_free (engine);
+    return NULL;
+  }
   return engine;
 }
 
@@ -64,9 +145,11 @@ tunit_engine_free (TunitEngine *engine)
 {
   if (engine == NULL)
     return;
-  char *description = engine->backend->description;
-  engine->backend->vtable->free (engine->backend);
-  g_free (description);
+  engine_graph_clear (&engine->generator);
+  engine_graph_clear (&engine->guide);
+  engine_graph_clear (&engine->style_mlp);
+  tunit_backend_free (engine->cpu);
+  tunit_backend_free (engine->backend);
   g_free (engine->adain_parameters);
   g_free (engine->padded_input);
   g_free (engine->padded_output);
@@ -96,18 +179,20 @@ gboolean
 tunit_engine_compute_style (TunitEngine *engine, const float *image, float *style_out,
                             float *logits_out, GError **error)
 {
-  return engine->backend->vtable->run_guide (engine->backend, image, style_out, logits_out,
-                                             error);
+  int size = engine->network->guide_size;
+  const float *inputs[1] = { image };
+  float *outputs[2] = { style_out, logits_out };
+  return engine_graph_run (&engine->guide, size, size, inputs, outputs, error);
 }
 
 gboolean
 tunit_engine_set_style (TunitEngine *engine, const float *style, GError **error)
 {
-  if (!tunit_cpu_run_vector_graph (&engine->network->style_mlp, style,
-                                   engine->adain_parameters, error))
-    return FALSE;
-  if (!engine->backend->vtable->set_adain_parameters (engine->backend,
-                                                      engine->adain_parameters, error))
+  const float *inputs[1] = { style };
+  float *outputs[1] = { engine->adain_parameters };
+  if (!engine_graph_run (&engine->style_mlp, 1, 1, inputs, outputs, error)
+      || !tunit_backend_graph_set_parameters (engine->generator.prepared,
+                                              engine->adain_parameters, error))
     return FALSE;
   engine->has_style = TRUE;
   return TRUE;
@@ -199,14 +284,15 @@ tunit_engine_translate (TunitEngine *engine, const float *input, int width, int 
   int multiple = engine->network->size_multiple;
   int padded_width = padded_side (width, multiple);
   int padded_height = padded_side (height, multiple);
-  const TunitBackendVTable *vtable = engine->backend->vtable;
   if (padded_width == width && padded_height == height)
-    return vtable->run_generator (engine->backend, input, width, height, output, error);
+    return engine_graph_run (&engine->generator, height, width, &input, &output, error);
   if (!ensure_padded_buffers (engine, padded_width, padded_height, error))
     return FALSE;
   pad_planar (input, width, height, engine->padded_input, padded_width, padded_height);
-  if (!vtable->run_generator (engine->backend, engine->padded_input, padded_width,
-                              padded_height, engine->padded_output, error))
+  const float *inputs[1] = { engine->padded_input };
+  float *outputs[1] = { engine->padded_output };
+  if (!engine_graph_run (&engine->generator, padded_height, padded_width, inputs, outputs,
+                         error))
     return FALSE;
   crop_planar (engine->padded_output, padded_width, padded_height, output, width, height);
   return TRUE;

@@ -1,9 +1,10 @@
-/* network.c - builds the TUNIT graphs from a model's architecture and
- * tensors (module names as in the official clovaai/tunit code). */
+/* network.c - describes the TUNIT graphs from a model's architecture and
+ * tensors, module by module as the official clovaai/tunit code has them
+ * (names included).  Nothing here is tuned for a backend: that is the
+ * lowering's job (lowering.c). */
 #include "network.h"
 #include "model-private.h"
 
-#include <math.h>
 #include <string.h>
 
 /* The VGG11 layer list of TUNIT's guiding network: a number is a 3x3
@@ -18,15 +19,9 @@ typedef struct {
   TunitGraph *graph;
   GArray *nodes;            /* TunitNode */
   GStringChunk *names;
-  GPtrArray *owned;         /* float arrays made while building (folded BN) */
   int adain_offset;         /* next free AdaIN parameter */
   GError **error;
 } Builder;
-
-struct _TunitNetworkStorage {
-  GStringChunk *names;
-  GPtrArray *owned;
-};
 
 static int
 add_node (Builder *builder, const TunitNode *node)
@@ -65,10 +60,10 @@ add_conv (Builder *builder, int input, const char *prefix, int out_channels, int
   if (bias == NULL)
     return -1;
   TunitNode node = {
-    .op = TUNIT_OP_CONV, .name = intern (builder, prefix), .input = input,
+    .op = TUNIT_OP_CONV, .name = intern (builder, prefix), .inputs = { input }, .n_inputs = 1,
     .channels = out_channels, .in_channels = in_channels, .activation = activation,
     .kernel = kernel, .stride = stride, .padding = padding, .pad_mode = pad_mode,
-    .weight = weight->values, .bias = bias->values, .skip = -1,
+    .weight = weight->values, .bias = bias->values,
   };
   return add_node (builder, &node);
 }
@@ -79,12 +74,17 @@ add_norm (Builder *builder, int input, const char *prefix, gboolean adaptive,
 {
   int channels = node_at (builder, input)->channels;
   TunitNode node = {
-    .op = TUNIT_OP_NORM, .name = intern (builder, prefix), .input = input,
+    .op = TUNIT_OP_NORM, .name = intern (builder, prefix), .inputs = { input }, .n_inputs = 1,
     .channels = channels, .in_channels = channels, .activation = activation,
-    .adaptive = adaptive, .adain_offset = adaptive ? builder->adain_offset : -1, .skip = -1,
+    .adaptive = adaptive, .shift_offset = -1, .scale_offset = -1,
   };
-  if (adaptive)
+  /* TUNIT's AdaIN layout: each layer's C biases (the shift), then its C
+   * weights (the scale), layers in module order */
+  if (adaptive) {
+    node.shift_offset = builder->adain_offset;
+    node.scale_offset = builder->adain_offset + channels;
     builder->adain_offset += 2 * channels;
+  }
   return add_node (builder, &node);
 }
 
@@ -92,8 +92,8 @@ static int
 add_simple (Builder *builder, TunitOpKind op, int input, const char *name)
 {
   int channels = node_at (builder, input)->channels;
-  TunitNode node = { .op = op, .name = intern (builder, name), .input = input,
-                     .channels = channels, .in_channels = channels, .skip = -1 };
+  TunitNode node = { .op = op, .name = intern (builder, name), .inputs = { input },
+                     .n_inputs = 1, .channels = channels, .in_channels = channels };
   return add_node (builder, &node);
 }
 
@@ -125,9 +125,9 @@ add_res_block (Builder *builder, int input, const char *prefix, gboolean adaptiv
   if (residual < 0)
     return -1;
   TunitNode node = {
-    .op = TUNIT_OP_RESIDUAL_ADD, .name = intern (builder, prefix), .input = residual,
-    .skip = input, .residual_scale = RESIDUAL_SCALE, .channels = channels,
-    .in_channels = channels,
+    .op = TUNIT_OP_RESIDUAL_ADD, .name = intern (builder, prefix),
+    .inputs = { input, residual }, .n_inputs = 2, .residual_scale = RESIDUAL_SCALE,
+    .channels = channels, .in_channels = channels,
   };
   return add_node (builder, &node);
 }
@@ -146,8 +146,7 @@ add_res_blocks (Builder *builder, int input, const char *prefix, int n_res, gboo
 static int
 add_input (Builder *builder, int channels)
 {
-  TunitNode node = { .op = TUNIT_OP_INPUT, .name = "input", .input = -1, .channels = channels,
-                     .skip = -1 };
+  TunitNode node = { .op = TUNIT_OP_INPUT, .name = "input", .channels = channels };
   return add_node (builder, &node);
 }
 
@@ -180,13 +179,13 @@ build_generator_nodes (Builder *builder, const TunitArchitecture *architecture)
   return add_conv (builder, x, last, 3, 7, 1, 3, TUNIT_PAD_REFLECT, TUNIT_ACTIVATION_TANH);
 }
 
-/* Eval-mode BatchNorm after a convolution is an affine map per channel;
- * folding it into the convolution's weights and bias removes a pass. */
-static gboolean
-fold_batch_norm (Builder *builder, int conv_index, const char *prefix)
+/* Eval-mode BatchNorm (running statistics) with the activation that
+ * follows it; the lowering folds it into the convolution before it. */
+static int
+add_batch_norm (Builder *builder, int input, const char *prefix, TunitActivation activation)
 {
-  TunitNode *conv = &g_array_index (builder->nodes, TunitNode, conv_index);
-  gint64 dims[1] = { conv->channels };
+  int channels = node_at (builder, input)->channels;
+  gint64 dims[1] = { channels };
   const char *parts[4] = { "weight", "bias", "running_mean", "running_var" };
   const float *values[4];
   for (int i = 0; i < 4; i++) {
@@ -194,24 +193,16 @@ fold_batch_norm (Builder *builder, int conv_index, const char *prefix)
     const TunitTensor *tensor = tunit_model_require_tensor (builder->model, name, 1, dims,
                                                             builder->error);
     if (tensor == NULL)
-      return FALSE;
+      return -1;
     values[i] = tensor->values;
   }
-  gsize per_channel = (gsize) conv->in_channels * conv->kernel * conv->kernel;
-  float *weight = g_new (float, per_channel * conv->channels);
-  float *bias = g_new (float, conv->channels);
-  g_ptr_array_add (builder->owned, weight);
-  g_ptr_array_add (builder->owned, bias);
-  for (int c = 0; c < conv->channels; c++) {
-    double scale = values[0][c] / sqrt ((double) values[3][c] + TUNIT_NORM_EPSILON);
-    for (gsize k = 0; k < per_channel; k++)
-      weight[c * per_channel + k] = (float) (conv->weight[c * per_channel + k] * scale);
-    bias[c] = (float) ((conv->bias[c] - values[2][c]) * scale + values[1][c]);
-  }
-  conv->weight = weight;
-  conv->bias = bias;
-  conv->activation = TUNIT_ACTIVATION_RELU;
-  return TRUE;
+  TunitNode node = {
+    .op = TUNIT_OP_BATCH_NORM, .name = intern (builder, prefix), .inputs = { input },
+    .n_inputs = 1, .channels = channels, .in_channels = channels, .activation = activation,
+    .weight = values[0], .bias = values[1], .running_mean = values[2],
+    .running_variance = values[3],
+  };
+  return add_node (builder, &node);
 }
 
 static int
@@ -234,9 +225,9 @@ add_linear (Builder *builder, int input, const char *prefix, int out_features,
   if (bias == NULL)
     return -1;
   TunitNode node = {
-    .op = TUNIT_OP_LINEAR, .name = intern (builder, prefix), .input = input,
-    .channels = (int) weight->dims[0], .in_channels = in_features, .activation = activation,
-    .weight = weight->values, .bias = bias->values, .skip = -1,
+    .op = TUNIT_OP_LINEAR, .name = intern (builder, prefix), .inputs = { input },
+    .n_inputs = 1, .channels = (int) weight->dims[0], .in_channels = in_features,
+    .activation = activation, .weight = weight->values, .bias = bias->values,
   };
   return add_node (builder, &node);
 }
@@ -266,22 +257,23 @@ build_guide_nodes (Builder *builder, const TunitArchitecture *architecture)
       return FALSE;
     }
     x = add_conv (builder, x, prefix, (int) weight->dims[0], 3, 1, 1, TUNIT_PAD_ZERO,
-                  TUNIT_ACTIVATION_RELU);
+                  TUNIT_ACTIVATION_NONE);
     g_autofree char *norm_prefix = g_strdup_printf ("E.features.%d", module + 1);
-    if (x < 0 || !fold_batch_norm (builder, x, norm_prefix))
+    if (x < 0 || (x = add_batch_norm (builder, x, norm_prefix, TUNIT_ACTIVATION_RELU)) < 0)
       return FALSE;
     module += 3;
   }
   if (x < 0)
     return FALSE;
   int pooled = add_simple (builder, TUNIT_OP_GLOBAL_AVERAGE_POOL, x, "E.pool");
-  builder->graph->outputs[0] = add_linear (builder, pooled, "E.cont", architecture->style_dim,
-                                           TUNIT_ACTIVATION_NONE);
-  if (builder->graph->outputs[0] < 0)
-    return FALSE;
-  builder->graph->outputs[1] = add_linear (builder, pooled, "E.disc", architecture->num_domains,
-                                           TUNIT_ACTIVATION_NONE);
-  return builder->graph->outputs[1] >= 0;
+  int style = add_linear (builder, pooled, "E.cont", architecture->style_dim,
+                          TUNIT_ACTIVATION_NONE);
+  int logits = style < 0 ? -1 : add_linear (builder, pooled, "E.disc",
+                                            architecture->num_domains, TUNIT_ACTIVATION_NONE);
+  builder->graph->outputs[0] = style;
+  builder->graph->outputs[1] = logits;
+  builder->graph->n_outputs = 2;
+  return logits >= 0;
 }
 
 static gboolean
@@ -296,6 +288,7 @@ build_style_mlp_nodes (Builder *builder, const TunitArchitecture *architecture,
                     last ? TUNIT_ACTIVATION_NONE : TUNIT_ACTIVATION_RELU);
   }
   builder->graph->outputs[0] = x;
+  builder->graph->n_outputs = 1;
   return x >= 0;
 }
 
@@ -311,47 +304,51 @@ typedef enum { GRAPH_GENERATOR, GRAPH_GUIDE, GRAPH_STYLE_MLP } GraphKind;
 
 static gboolean
 build_graph (TunitNetwork *network, TunitGraph *graph, const TunitModel *model,
-             struct _TunitNetworkStorage *storage, GraphKind which, GError **error)
+             GStringChunk *names, GraphKind which, GError **error)
 {
   const TunitArchitecture *architecture = tunit_model_get_architecture (model);
   Builder builder = { .model = model, .graph = graph,
                       .nodes = g_array_new (FALSE, TRUE, sizeof (TunitNode)),
-                      .names = storage->names, .owned = storage->owned, .error = error };
-  graph->outputs[0] = graph->outputs[1] = -1;
+                      .names = names, .error = error };
   gboolean ok;
   if (which == GRAPH_GENERATOR) {
+    graph->name = "generator";
     graph->outputs[0] = build_generator_nodes (&builder, architecture);
+    graph->n_outputs = 1;
     ok = graph->outputs[0] >= 0;
-    network->adain_parameter_count = builder.adain_offset;
+    network->adain_parameter_count = graph->n_parameters = builder.adain_offset;
   } else if (which == GRAPH_GUIDE) {
+    graph->name = "guiding network";
     ok = build_guide_nodes (&builder, architecture);
   } else {
+    graph->name = "style MLP";
     ok = build_style_mlp_nodes (&builder, architecture, network->adain_parameter_count);
   }
+  graph->n_inputs = 1;
   finish_graph (&builder);
   return ok;
 }
 
-/* The network keeps the strings and folded weights it made next to the
- * public graphs, in a private wrapper. */
+/* The network keeps the node names it made next to the public graphs, in
+ * a private wrapper. */
 typedef struct {
   TunitNetwork public;
-  struct _TunitNetworkStorage storage;
-} NetworkWithStorage;
+  GStringChunk *names;
+} NetworkWithNames;
 
 TunitNetwork *
 tunit_network_build (const TunitModel *model, GError **error)
 {
   const TunitArchitecture *architecture = tunit_model_get_architecture (model);
-  NetworkWithStorage *full = g_new0 (NetworkWithStorage, 1);
-  full->storage.names = g_string_chunk_new (1024);
-  full->storage.owned = g_ptr_array_new_with_free_func (g_free);
+  NetworkWithNames *full = g_new0 (NetworkWithNames, 1);
+  full->names = g_string_chunk_new (1024);
   TunitNetwork *network = &full->public;
   network->size_multiple = 1 << architecture->n_downs;
   network->guide_size = architecture->img_size;
-  if (!build_graph (network, &network->generator, model, &full->storage, GRAPH_GENERATOR, error)
-      || !build_graph (network, &network->guide, model, &full->storage, GRAPH_GUIDE, error)
-      || !build_graph (network, &network->style_mlp, model, &full->storage, GRAPH_STYLE_MLP, error)) {
+  if (!build_graph (network, &network->generator, model, full->names, GRAPH_GENERATOR, error)
+      || !build_graph (network, &network->guide, model, full->names, GRAPH_GUIDE, error)
+      || !build_graph (network, &network->style_mlp, model, full->names, GRAPH_STYLE_MLP,
+                       error)) {
     tunit_network_free (network);
     return NULL;
   }
@@ -363,86 +360,10 @@ tunit_network_free (TunitNetwork *network)
 {
   if (network == NULL)
     return;
-  NetworkWithStorage *full = (NetworkWithStorage *) network;
+  NetworkWithNames *full = (NetworkWithNames *) network;
   g_free (network->generator.nodes);
   g_free (network->guide.nodes);
   g_free (network->style_mlp.nodes);
-  g_string_chunk_free (full->storage.names);
-  g_ptr_array_unref (full->storage.owned);
+  g_string_chunk_free (full->names);
   g_free (full);
-}
-
-/* ------------------------------------------------------------- shapes */
-
-static gboolean
-conv_output_shape (const TunitNode *node, const TunitShape *in, TunitShape *out, GError **error)
-{
-  int min_side = node->pad_mode == TUNIT_PAD_REFLECT ? node->padding + 1 : 1;
-  if (in->height < min_side || in->width < min_side
-      || in->height + 2 * node->padding < node->kernel
-      || in->width + 2 * node->padding < node->kernel) {
-    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT,
-                 "frame too small: layer %s gets %dx%d", node->name, in->width, in->height);
-    return FALSE;
-  }
-  out->channels = node->channels;
-  out->height = (in->height + 2 * node->padding - node->kernel) / node->stride + 1;
-  out->width = (in->width + 2 * node->padding - node->kernel) / node->stride + 1;
-  return TRUE;
-}
-
-gboolean
-tunit_graph_infer_shapes (const TunitGraph *graph, int input_channels, int height, int width,
-                          TunitShape *shapes, GError **error)
-{
-  for (int i = 0; i < graph->n_nodes; i++) {
-    const TunitNode *node = &graph->nodes[i];
-    const TunitShape *in = node->input >= 0 ? &shapes[node->input] : NULL;
-    TunitShape *out = &shapes[i];
-    switch (node->op) {
-    case TUNIT_OP_INPUT:
-      *out = (TunitShape) { input_channels, height, width };
-      break;
-    case TUNIT_OP_CONV:
-      if (!conv_output_shape (node, in, out, error))
-        return FALSE;
-      break;
-    case TUNIT_OP_NORM:
-    case TUNIT_OP_RESIDUAL_ADD:
-      *out = *in;
-      break;
-    case TUNIT_OP_UPSAMPLE_NEAREST2X:
-      *out = (TunitShape) { in->channels, in->height * 2, in->width * 2 };
-      break;
-    case TUNIT_OP_MAX_POOL2X2:
-      if (in->height < 2 || in->width < 2) {
-        g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT,
-                     "image too small: layer %s gets %dx%d", node->name, in->width, in->height);
-        return FALSE;
-      }
-      *out = (TunitShape) { in->channels, in->height / 2, in->width / 2 };
-      break;
-    case TUNIT_OP_GLOBAL_AVERAGE_POOL:
-    case TUNIT_OP_LINEAR:
-      *out = (TunitShape) { node->channels, 1, 1 };
-      break;
-    }
-  }
-  return TRUE;
-}
-
-double
-tunit_graph_flops (const TunitGraph *graph, const TunitShape *shapes)
-{
-  double flops = 0;
-  for (int i = 0; i < graph->n_nodes; i++) {
-    const TunitNode *node = &graph->nodes[i];
-    const TunitShape *out = &shapes[i];
-    if (node->op == TUNIT_OP_CONV)
-      flops += 2.0 * out->channels * out->height * out->width * node->in_channels
-               * node->kernel * node->kernel;
-    else if (node->op == TUNIT_OP_LINEAR)
-      flops += 2.0 * node->channels * node->in_channels;
-  }
-  return flops;
 }

@@ -13,9 +13,7 @@
 #define TO_STORE(x) (x)
 #endif
 
-#define ACT_NONE 0
-#define ACT_RELU 1
-#define ACT_TANH 2
+#include "shader-interface.h"
 
 /* tanh written with exp(-2|x|) so that it neither overflows nor relies on
  * an implementation's tanh precision for large |x|. */
@@ -27,9 +25,9 @@ float safe_tanh (float x)
 
 float activate (float x, int act)
 {
-  if (act == ACT_RELU)
+  if (act == TUNIT_SHADER_ACTIVATION_RELU)
     return max (x, 0.0);
-  if (act == ACT_TANH)
+  if (act == TUNIT_SHADER_ACTIVATION_TANH)
     return safe_tanh (x);
   return x;
 }

@@ -6,29 +6,26 @@
  * with M = output channels, N = output pixels p, K = in_channels * k * k.
  * X is never materialised (no im2col buffer): each workgroup gathers the
  * BK x BN slice of X it needs straight from the input image into shared
- * memory, computing reflection or zero padding in the index math, and
- * optionally reading the input through a nearest x2 up-sampling (so the
- * up-sampled image never exists either; conv_common.glsl also has the
- * cheaper phase split of such a convolution).  W is stored transposed, [K][M],
+ * memory, computing the padding in the index math (conv_common.glsl, which
+ * also has the phases of an upsampled convolution).  W is stored transposed, [K][M],
  * by the host so that tile loads are contiguous (rows p.w_stride long).  Each thread accumulates
  * a TM x TN block of outputs in fp32 registers; the next K slice is
  * fetched into registers while the current one is multiplied. */
 #include "common.glsl"
 
-layout (local_size_x_id = 0) in;
-layout (constant_id = 1) const int BM = 64;      /* tile rows: output channels */
-layout (constant_id = 2) const int BN = 64;      /* tile columns: output pixels */
-layout (constant_id = 3) const int BK = 16;      /* K slice per step */
-layout (constant_id = 4) const int TM = 4;       /* rows per thread */
-layout (constant_id = 5) const int TN = 4;       /* columns per thread */
-layout (constant_id = 6) const int KSIZE = 3;
-layout (constant_id = 7) const int STRIDE = 1;
-layout (constant_id = 8) const int PAD = 1;
-layout (constant_id = 9) const int PAD_REFLECT = 1;
-layout (constant_id = 10) const int UPSAMPLE = 0;  /* input read through nearest x2 */
-layout (constant_id = 11) const int ACT = 0;
-layout (constant_id = 12) const int HAS_BIAS = 1;
-layout (constant_id = 13) const int MODE = 0;      /* see conv_common.glsl */
+layout (local_size_x_id = TUNIT_SPEC_WORKGROUP) in;
+layout (constant_id = TUNIT_SPEC_TILE_M) const int BM = 64;      /* tile rows: output channels */
+layout (constant_id = TUNIT_SPEC_TILE_N) const int BN = 64;      /* tile columns: output pixels */
+layout (constant_id = TUNIT_SPEC_TILE_K) const int BK = 16;      /* K slice per step */
+layout (constant_id = TUNIT_SPEC_THREAD_M) const int TM = 4;     /* rows per thread */
+layout (constant_id = TUNIT_SPEC_THREAD_N) const int TN = 4;     /* columns per thread */
+layout (constant_id = TUNIT_SPEC_KERNEL) const int KSIZE = 3;
+layout (constant_id = TUNIT_SPEC_STRIDE) const int STRIDE = 1;
+layout (constant_id = TUNIT_SPEC_PADDING) const int PAD = 1;
+layout (constant_id = TUNIT_SPEC_PAD_REFLECT) const int PAD_REFLECT = 1;
+layout (constant_id = TUNIT_SPEC_ACTIVATION) const int ACT = 0;
+layout (constant_id = TUNIT_SPEC_HAS_BIAS) const int HAS_BIAS = 1;
+layout (constant_id = TUNIT_SPEC_CONV_MODE) const int MODE = 0;   /* see conv_common.glsl */
 
 const int WG = (BM / TM) * (BN / TN);   /* must equal local_size_x */
 const int KK = KSIZE * KSIZE;
@@ -42,12 +39,7 @@ layout (std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
 layout (std430, binding = 2) readonly buffer Bias { STORE_T bias[]; };
 layout (std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 
-layout (push_constant) uniform Params {
-  int in_c, in_h, in_w;     /* stored input (before any up-sampling) */
-  int out_c, out_h, out_w;
-  int tiles_n;              /* number of column tiles */
-  int w_stride;             /* values per K row of the weights (>= out_c) */
-} p;
+layout (push_constant) uniform Params { TUNIT_CONV_PUSH } p;
 
 shared float tile_a[BK * BM];
 shared float tile_b[BK * BN];

@@ -14,39 +14,33 @@
  * branch-free vector gathers, where storage-buffer loads inside loops
  * become a loop over the lanes with a branch each, many times slower.
  *
- * Padding (reflection or zero), the optional nearest x2 up-sampling of
- * the input and the phase split (conv_common.glsl) are folded into
- * per-pixel row and column offsets computed once (input channels outside
- * the taps: on lavapipe faster than the reverse order).
+ * Padding (reflection or zero) and the phases of an upsampled
+ * convolution (conv_common.glsl) are folded into per-pixel row and column
+ * offsets computed once (input channels outside the taps: on lavapipe
+ * faster than the reverse order).
  * Weights are [K][w_stride] as for conv2d.comp, w_stride a multiple of 4;
- * specialization constants 6-13 mean the same as there.  TM x TN = 32
+ * the specialization constants mean the same as there.  TM x TN = 32
  * accumulators is about what fits in registers: more spill and run several
  * times slower. */
 #include "common.glsl"
 
-layout (local_size_x_id = 0) in;
-layout (constant_id = 4) const int TM = 8;       /* output channels per invocation, 4k */
-layout (constant_id = 5) const int TN = 4;       /* output pixels per invocation */
-layout (constant_id = 6) const int KSIZE = 3;
-layout (constant_id = 7) const int STRIDE = 1;
-layout (constant_id = 8) const int PAD = 1;
-layout (constant_id = 9) const int PAD_REFLECT = 1;
-layout (constant_id = 10) const int UPSAMPLE = 0;
-layout (constant_id = 11) const int ACT = 0;
-layout (constant_id = 12) const int HAS_BIAS = 1;
-layout (constant_id = 13) const int MODE = 0;      /* see conv_common.glsl */
+layout (local_size_x_id = TUNIT_SPEC_WORKGROUP) in;
+layout (constant_id = TUNIT_SPEC_THREAD_M) const int TM = 8;   /* output channels per invocation, 4k */
+layout (constant_id = TUNIT_SPEC_THREAD_N) const int TN = 4;   /* output pixels per invocation */
+layout (constant_id = TUNIT_SPEC_KERNEL) const int KSIZE = 3;
+layout (constant_id = TUNIT_SPEC_STRIDE) const int STRIDE = 1;
+layout (constant_id = TUNIT_SPEC_PADDING) const int PAD = 1;
+layout (constant_id = TUNIT_SPEC_PAD_REFLECT) const int PAD_REFLECT = 1;
+layout (constant_id = TUNIT_SPEC_ACTIVATION) const int ACT = 0;
+layout (constant_id = TUNIT_SPEC_HAS_BIAS) const int HAS_BIAS = 1;
+layout (constant_id = TUNIT_SPEC_CONV_MODE) const int MODE = 0;   /* see conv_common.glsl */
 
 layout (binding = 0) uniform samplerBuffer x;      /* one value per texel */
 layout (binding = 1) uniform samplerBuffer w;      /* four output channels per texel */
 layout (std430, binding = 2) readonly buffer Bias { STORE_T bias[]; };
 layout (std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 
-layout (push_constant) uniform Params {
-  int in_c, in_h, in_w;
-  int out_c, out_h, out_w;
-  int tiles_n;              /* workgroups along the pixels */
-  int w_stride;
-} p;
+layout (push_constant) uniform Params { TUNIT_CONV_PUSH } p;
 
 #include "conv_common.glsl"
 

@@ -5,7 +5,7 @@
  * (storage -> fp32).  In the fp32 build it is a plain copy. */
 #include "common.glsl"
 
-layout (local_size_x_id = 0) in;
+layout (local_size_x_id = TUNIT_SPEC_WORKGROUP) in;
 
 #ifdef CONVERT_OUT
 layout (std430, binding = 0) readonly buffer Input { STORE_T x[]; };
@@ -17,9 +17,7 @@ layout (std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 #define CONVERT(v) TO_STORE (v)
 #endif
 
-layout (push_constant) uniform Params {
-  int count;
-} p;
+layout (push_constant) uniform Params { TUNIT_TENSOR_PUSH } p;
 
 void main ()
 {

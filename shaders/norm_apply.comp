@@ -5,26 +5,20 @@
  * dozen triples, see norm_stats.comp), then normalises its share of the
  * channel:  y = act((x - mean) / sqrt(var + eps) * gamma + beta), with
  * the biased variance.  Plain instance norm has gamma = 1, beta = 0;
- * AdaIN reads beta at adain[offset + c] and gamma at
- * adain[offset + channels + c]. */
+ * AdaIN reads beta (the shift) at parameters[shift_offset + c] and gamma
+ * (the scale) at parameters[scale_offset + c]. */
 #include "common.glsl"
 
-layout (local_size_x_id = 0) in;
-layout (constant_id = 1) const int ACT = 0;
-layout (constant_id = 2) const int ADAPTIVE = 0;
+layout (local_size_x_id = TUNIT_SPEC_WORKGROUP) in;
+layout (constant_id = TUNIT_SPEC_ACTIVATION) const int ACT = 0;
+layout (constant_id = TUNIT_SPEC_ADAPTIVE) const int ADAPTIVE = 0;
 
 layout (std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout (std430, binding = 1) readonly buffer Partials { float partials[]; };
-layout (std430, binding = 2) readonly buffer Adain { float adain[]; };
+layout (std430, binding = 2) readonly buffer Parameters { float parameters[]; };
 layout (std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 
-layout (push_constant) uniform Params {
-  int plane;
-  int blocks;
-  int channels;
-  int adain_offset;
-  float epsilon;
-} p;
+layout (push_constant) uniform Params { TUNIT_NORM_APPLY_PUSH } p;
 
 shared float s_mean, s_scale, s_shift;
 
@@ -46,8 +40,8 @@ void main ()
     }
     float gamma = 1.0, beta = 0.0;
     if (ADAPTIVE != 0) {
-      beta = adain[p.adain_offset + channel];
-      gamma = adain[p.adain_offset + p.channels + channel];
+      beta = parameters[p.shift_offset + channel];
+      gamma = parameters[p.scale_offset + channel];
     }
     s_mean = mean;
     s_scale = gamma / sqrt (m2 / count + p.epsilon);

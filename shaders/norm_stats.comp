@@ -11,16 +11,12 @@
  * merges the blocks of a channel. */
 #include "common.glsl"
 
-layout (local_size_x_id = 0) in;   /* a power of two */
+layout (local_size_x_id = TUNIT_SPEC_WORKGROUP) in;   /* a power of two */
 
 layout (std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout (std430, binding = 1) writeonly buffer Partials { float partials[]; };
 
-layout (push_constant) uniform Params {
-  int plane;      /* elements per channel */
-  int blocks;     /* workgroups per channel */
-  int chunk;      /* elements per workgroup */
-} p;
+layout (push_constant) uniform Params { TUNIT_NORM_STATS_PUSH } p;
 
 shared float s_count[gl_WorkGroupSize.x];
 shared float s_mean[gl_WorkGroupSize.x];

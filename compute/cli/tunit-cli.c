@@ -118,7 +118,8 @@ parse_engine_options (TunitEngineOptions *engine_options, GError **error)
   }
   engine_options->device_index = options.device;
   engine_options->threads = options.threads;
-  return TRUE;
+  /* the tuning and debugging switches (TUNIT_CPU_*, TUNIT_VULKAN_*) */
+  return tunit_engine_options_read_environment (engine_options, error);
 }
 
 static TunitModel *

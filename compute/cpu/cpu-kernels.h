@@ -1,14 +1,23 @@
-/* cpu-kernels.h - the CPU implementation of each node kind.
- * Values are planar float32 [C][H][W].
+/* cpu-kernels.h - the CPU implementations of the lowered graph's nodes,
+ * one file per algorithm:
  *
- * Every kernel takes the number of threads to use (`threads`); with OpenMP
- * (-fopenmp) the work is split over that many threads, each of which calls
- * OpenBLAS single-threaded.  Without OpenMP the kernels run on the calling
- * thread and OpenBLAS threads the GEMMs itself. */
+ *   cpu-im2col-conv.c          any convolution: im2col + sgemm (the reference)
+ *   cpu-winograd-conv.c        3x3 stride-1 convolutions, Winograd F(2x2) / F(4x4)
+ *   cpu-direct-conv.c          convolutions with few input or output channels
+ *   cpu-space-to-depth-conv.c  even-sized stride-2 convolutions
+ *   cpu-upsample-border.c      the border terms of upsampled convolutions
+ *   cpu-instance-norm.c        instance norm and AdaIN
+ *   cpu-small-ops.c            every other node (pooling, linear, residual add...)
+ *   cpu-machine.c              instruction-set variant and threads
+ *
+ * Values are planar float32 [C][H][W].  With OpenMP (-fopenmp) a kernel
+ * splits its work over cpu->threads threads, each calling OpenBLAS
+ * single-threaded; without it the kernels run on the calling thread and
+ * OpenBLAS threads the GEMMs itself. */
 #ifndef TUNIT_CPU_KERNELS_H
 #define TUNIT_CPU_KERNELS_H
 
-#include "network.h"
+#include "lowering.h"
 
 G_BEGIN_DECLS
 
@@ -16,14 +25,6 @@ G_BEGIN_DECLS
  * transformed tiles of a Winograd convolution, in floats: the convolutions
  * work in bands of output rows so that their buffers stay within it. */
 #define TUNIT_CPU_COLUMN_BUDGET ((gsize) 4 << 20)
-
-/* Pad modes of the CPU kernels: the graph's two plus replication, which the
- * phase decomposition of upsample + conv uses. */
-typedef enum {
-  CPU_PAD_REFLECT,
-  CPU_PAD_ZERO,
-  CPU_PAD_REPLICATE,
-} CpuPad;
 
 /* Instruction-set variants of the hot loops.  Each hot loop is written once
  * and compiled once per variant (GCC's target attribute); the backend
@@ -44,115 +45,111 @@ const char *tunit_cpu_isa_name (TunitCpuIsa isa);
  * (0 = all cores) and, under OpenMP, makes OpenBLAS single-threaded. */
 int tunit_cpu_threads_init (int requested);
 
-/* ------------------------------------------------ generic convolution */
-
-/* im2col + sgemm in bands of output rows; any kernel, stride, padding. */
-gsize tunit_cpu_conv_scratch_size (const TunitNode *node, const TunitShape *out);
-void tunit_cpu_conv (const TunitNode *node, const float *input, const TunitShape *in,
-                     float *output, const TunitShape *out, float *scratch, int threads);
-
-/* A k x k stride-2 convolution with k even (the generator's
- * downsampling) as (k/2)^2 GEMMs on the space-to-depth rearranged input,
- * with weights repacked once.  Scratch in bands of output rows. */
+/* What every kernel is told about the machine. */
 typedef struct {
-  const TunitNode *node;
-  int half;              /* kernel / 2 */
-  int depth;             /* 4 x in_channels */
-  float *weight;         /* [half * half taps][channels][depth] */
-} CpuSpaceToDepthConv;
+  int threads;
+  TunitCpuIsa isa;
+} CpuContext;
 
-gboolean tunit_cpu_space_to_depth_conv_applies (const TunitNode *node);
-CpuSpaceToDepthConv *tunit_cpu_space_to_depth_conv_new (const TunitNode *node);
-void tunit_cpu_space_to_depth_conv_free (CpuSpaceToDepthConv *s);
-gsize tunit_cpu_space_to_depth_conv_scratch_size (const CpuSpaceToDepthConv *s,
-                                                  const TunitShape *out);
-void tunit_cpu_space_to_depth_conv_run (const CpuSpaceToDepthConv *s, const float *input,
-                                        const TunitShape *in, float *output,
-                                        const TunitShape *out, float *scratch, int threads);
+/* ---------------------------------------------------------- convolutions */
 
-/* Direct convolution for few output or input channels (<= 4), stride 1:
- * the first and last 7x7 layers of the generator.  Per-thread scratch. */
-#define TUNIT_CPU_DIRECT_MAX_CHANNELS 4
-gboolean tunit_cpu_direct_conv_applies (const TunitNode *node);
-gsize tunit_cpu_direct_conv_thread_scratch (const TunitNode *node, const TunitShape *out);
-void tunit_cpu_direct_conv (const TunitNode *node, const float *input, const TunitShape *in,
-                            float *output, const TunitShape *out, float **thread_scratch,
-                            int threads, TunitCpuIsa isa);
+/* Pad modes of the CPU convolutions: the graph's two, plus the
+ * replication that the phases of an upsampled convolution read. */
+typedef enum {
+  CPU_PAD_REFLECT,
+  CPU_PAD_ZERO,
+  CPU_PAD_REPLICATE,
+} CpuPad;
 
-/* ------------------------------------------- Winograd 3x3 convolution */
-
-/* A 3x3 stride-1 convolution with padding 1 in Winograd F(m x m, 3 x 3),
- * weights transformed once.  With `phases`, it is the phase decomposition
- * of nearest-x2 upsampling followed by a 5x5 convolution: 4 x channels
- * outputs, one 3x3 kernel per output phase, written interleaved into the
- * [channels][2H][2W] output; the exact border is CpuUpsampleBorder's job. */
+/* A convolution as the algorithms see it: a CONV node, or the phases of an
+ * UPSAMPLED_CONV node (lowering.h): rows = 4 x channels on the small
+ * image, replicate padding, the results interleaved into the
+ * [channels][2H][2W] output (row q is phase q / channels of channel
+ * q % channels, phase = 2 py + px). */
 typedef struct {
-  int m;                 /* output tile side: 2 or 4 */
+  const char *name;
   int in_channels;
-  int channels;          /* output channels of the node */
-  int rows;              /* GEMM rows: channels, or 4 x channels with phases */
-  gboolean phases;
+  int channels;              /* output channels */
+  int rows;                  /* GEMM rows: channels, or 4 x channels with phases */
+  int kernel, stride, padding;
   CpuPad pad;
+  gboolean phases;
+  const float *weight;       /* [rows][in_channels][kernel][kernel] */
+  const float *bias;         /* [channels] or NULL; row q adds bias[q % channels] */
   TunitActivation activation;
-  const float *weight;    /* the node's weights */
-  float *u;              /* [rows][(m+2)^2][in_channels], or NULL: transformed
-                          * into scratch on every run */
-  float *bias;           /* [rows] */
-  TunitCpuIsa isa;       /* variant of the transforms */
-} CpuWinograd;
+} CpuConv;
 
-/* node: a 3x3 stride-1 padding-1 convolution.  cached: transform the
- * weights now and keep them; otherwise every run transforms them into its
- * weight scratch (less memory, some time). */
-CpuWinograd *tunit_cpu_winograd_new (const TunitNode *node, int m, gboolean cached,
-                                     TunitCpuIsa isa);
-/* node: a 5x5 stride-1 padding-2 reflect convolution reading a nearest x2
- * upsampling. */
-CpuWinograd *tunit_cpu_winograd_new_upsampled (const TunitNode *node, int m,
-                                               gboolean cached, TunitCpuIsa isa);
-/* Floats of the transformed weights. */
-gsize tunit_cpu_winograd_weight_size (const CpuWinograd *w);
-/* Floats of the weight scratch a run needs: 0 when the weights are kept,
- * else one block of transformed rows. */
-gsize tunit_cpu_winograd_weight_scratch_size (const CpuWinograd *w);
-void tunit_cpu_winograd_free (CpuWinograd *w);
-/* in: the (low-resolution) input's shape. */
-gsize tunit_cpu_winograd_scratch_size (const CpuWinograd *w, const TunitShape *in);
-gsize tunit_cpu_winograd_thread_scratch (const CpuWinograd *w, const TunitShape *in);
-void tunit_cpu_winograd_run (const CpuWinograd *w, const float *input, const TunitShape *in,
-                             float *output, float *scratch, float **thread_scratch,
-                             float *weight_scratch, int threads);
-
-/* The exact two-pixel border of upsample + 5x5 reflect conv computed as
- * replicate-padded phase convolutions: corrections on the outermost output
- * rows and columns. */
+/* What may pick an algorithm besides the convolution itself. */
 typedef struct {
-  int in_channels, channels;
-  float *w[4];           /* top, bottom, left, right: [channels][in_channels * 5] */
-} CpuUpsampleBorder;
+  gboolean reference_only;   /* im2col everywhere (reference kernels, rarely run graphs) */
+  int winograd_tile;         /* 2 or 4 forces that tile; 0 = by size */
+  int keep_weights;          /* Winograd weights: 1 keep, -1 per frame, 0 by size */
+  gsize largest_value;       /* floats of the largest value of the graph at this size */
+} CpuConvPolicy;
 
-CpuUpsampleBorder *tunit_cpu_upsample_border_new (const TunitNode *node);
-void tunit_cpu_upsample_border_free (CpuUpsampleBorder *b);
-gsize tunit_cpu_upsample_border_thread_scratch (const CpuUpsampleBorder *b, const TunitShape *in);
-/* in: the low-resolution input X; output: [channels][2H][2W], corrected in place. */
-void tunit_cpu_upsample_border_run (const CpuUpsampleBorder *b, const float *input,
-                                    const TunitShape *in, float *output,
-                                    float **thread_scratch, int threads);
+/* Scratch a kernel needs at one size, in floats, and the buffers given. */
+typedef struct {
+  gsize shared;              /* one buffer, shared by the threads of a kernel */
+  gsize per_thread;          /* one per thread */
+  gsize weights;             /* weights transformed on every run */
+} CpuScratchSize;
 
-/* ----------------------------------------------------- the other nodes */
+typedef struct {
+  float *shared;
+  float **per_thread;        /* [threads] */
+  float *weights;
+} CpuScratch;
 
-/* output may equal input (in place) for norm and residual add. */
+static inline void
+cpu_scratch_size_grow (CpuScratchSize *size, const CpuScratchSize *need)
+{
+  size->shared = MAX (size->shared, need->shared);
+  size->per_thread = MAX (size->per_thread, need->per_thread);
+  size->weights = MAX (size->weights, need->weights);
+}
+
+/* One way of computing convolutions.  The backend takes the first of
+ * tunit_cpu_conv_algorithms that applies to a node; a new algorithm (a
+ * reduced-precision one, say) is one more entry there. */
+typedef struct {
+  const char *name;
+  gboolean (*applies) (const CpuConv *conv, const CpuConvPolicy *policy);
+  /* state that does not depend on the input size (repacked weights), or NULL */
+  void *(*prepare) (const CpuConv *conv, const CpuContext *cpu);
+  void (*free) (void *state);
+  /* at one input size: chooses what depends on it; says the scratch needed */
+  void (*size) (void *state, const CpuConv *conv, const CpuConvPolicy *policy,
+                const TunitShape *in, const TunitShape *out, CpuScratchSize *need);
+  void (*run) (void *state, const CpuConv *conv, const float *input, const TunitShape *in,
+               float *output, const TunitShape *out, const CpuScratch *scratch,
+               const CpuContext *cpu);
+} CpuConvAlgorithm;
+
+extern const CpuConvAlgorithm tunit_cpu_winograd_conv;
+extern const CpuConvAlgorithm tunit_cpu_direct_conv;
+extern const CpuConvAlgorithm tunit_cpu_space_to_depth_conv;
+extern const CpuConvAlgorithm tunit_cpu_im2col_conv;
+
+/* ------------------------------------------------------------- the rest */
+
+/* The border terms of an UPSAMPLED_CONV node (lowering.h), added to the
+ * output of its phases.  in: the small image; scratch per thread. */
+gsize tunit_cpu_upsample_border_scratch (const TunitNode *node, const TunitShape *in);
+void tunit_cpu_upsample_border_run (const TunitNode *node, const float *input,
+                                    const TunitShape *in, float *output, const TunitShape *out,
+                                    float **thread_scratch, const CpuContext *cpu);
+
+/* NORM; output may be input (in place). */
 void tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,
-                     float *output, const float *adain_parameters, int threads,
-                     TunitCpuIsa isa);
-void tunit_cpu_upsample_nearest2x (const float *input, const TunitShape *in, float *output);
-void tunit_cpu_max_pool2x2 (const float *input, const TunitShape *in, float *output,
-                            const TunitShape *out);
-void tunit_cpu_global_average_pool (const float *input, const TunitShape *in, float *output);
-void tunit_cpu_linear (const TunitNode *node, const float *input, float *output);
-void tunit_cpu_residual_add (const TunitNode *node, const float *skip, const float *residual,
-                             const TunitShape *shape, float *output, int threads);
+                     float *output, const float *parameters, const CpuContext *cpu);
+
+/* Every other node kind: whether cpu-small-ops.c implements it, and
+ * running it on its inputs (inputs[k] of shape in[k]). */
+gboolean tunit_cpu_small_op_implements (TunitOpKind op);
+void tunit_cpu_small_op_run (const TunitNode *node, const float *const *inputs,
+                             const TunitShape *const *in, float *output, const TunitShape *out,
+                             const CpuContext *cpu);
 
 G_END_DECLS
 
-#endif
+#endif /* TUNIT_CPU_KERNELS_H */

@@ -1,67 +1,40 @@
-/* vulkan-backend.c - the Vulkan TunitBackend.
+/* vulkan-backend.c - the Vulkan TunitBackend: runs lowered graphs.
  *
  * Device choice (vulkan-device.c): options->device_index when >= 0, else
- * the TUNIT_VULKAN_DEVICE environment variable, else the best device by
- * type (discrete > integrated > virtual > CPU such as lavapipe).
- * Precision: fp16 storage where the device has 16-bit storage buffers,
- * unless fp32 is asked for; bf16 falls back to fp32.
+ * the best device by type (discrete > integrated > virtual > CPU such as
+ * lavapipe).  Precision: fp16 storage where the device has 16-bit storage
+ * buffers, unless fp32 is asked for; bf16 falls back to fp32.
  *
- * The generator's weights are uploaded when the backend is made, the
- * guiding network's on its first use.  The generator program is kept for
- * the last frame size and rebuilt when the size changes; the guide's input
- * size never changes. */
+ * A graph's weights are uploaded when it is made; its program (buffers
+ * and recorded commands, vulkan-program.c) is made for the layout of each
+ * input size and kept until the next; its parameters live in a mapped
+ * buffer of their own. */
 #include "vulkan-internal.h"
 
 #include <string.h>
 
 typedef struct {
   TunitBackend parent;
-  const TunitNetwork *network;
   TunitVkContext *ctx;
   TunitVkPipelines *pipelines;
   TunitVkBuffer dummy;
-  TunitVkBuffer adain;             /* AdaIN parameters, fp32, host-visible */
-  TunitVkWeights generator_weights;
-  TunitVkWeights guide_weights;
-  gboolean have_guide_weights;
-  TunitVkProgram *generator;       /* for the last frame size */
-  TunitVkProgram *guide;
 } TunitVulkanBackend;
 
-static void
-vulkan_backend_free (TunitBackend *base)
-{
-  TunitVulkanBackend *self = (TunitVulkanBackend *) base;
-  TunitVkContext *ctx = self->ctx;
-  if (ctx != NULL && ctx->device != VK_NULL_HANDLE) {
-    ctx->vk.vkDeviceWaitIdle (ctx->device);
-    tunit_vk_program_free (self->generator);
-    tunit_vk_program_free (self->guide);
-    tunit_vk_weights_clear (ctx, &self->generator_weights);
-    tunit_vk_weights_clear (ctx, &self->guide_weights);
-    tunit_vk_buffer_clear (ctx, &self->adain);
-    tunit_vk_buffer_clear (ctx, &self->dummy);
-    tunit_vk_pipelines_free (self->pipelines);
-  }
-  tunit_vk_context_free (ctx);
-  /* base->description belongs to the engine (backend.h) */
-  g_free (self);
-}
+typedef struct {
+  TunitBackendGraph base;
+  TunitVkWeights weights;
+  TunitVkBuffer parameters;        /* fp32, host-visible; empty without parameters */
+  TunitVkProgram *program;         /* for the prepared size */
+} VulkanGraph;
 
-static TunitVkProgramResources
-program_resources (TunitVulkanBackend *self, const TunitVkWeights *weights)
+static TunitVulkanBackend *
+backend_of (VulkanGraph *graph)
 {
-  return (TunitVkProgramResources) {
-    .ctx = self->ctx,
-    .pipelines = self->pipelines,
-    .weights = weights,
-    .adain = &self->adain,
-    .dummy = &self->dummy,
-  };
+  return (TunitVulkanBackend *) graph->base.backend;
 }
 
 /* Every entry point ends here: a validation message (tests run with
- * TUNIT_VULKAN_VALIDATION=1) turns an apparent success into an error. */
+ * validation on) turns an apparent success into an error. */
 static gboolean
 finish_call (TunitVulkanBackend *self, gboolean ok, GError **error)
 {
@@ -70,100 +43,124 @@ finish_call (TunitVulkanBackend *self, gboolean ok, GError **error)
   return tunit_vk_context_check_validation (self->ctx, error);
 }
 
-static gboolean
-vulkan_backend_run_guide (TunitBackend *base, const float *image, float *style, float *logits,
-                          GError **error)
+/* ------------------------------------------------------------- graphs */
+
+static void
+vulkan_graph_free (TunitBackendGraph *base)
 {
-  TunitVulkanBackend *self = (TunitVulkanBackend *) base;
-  const TunitNetwork *network = self->network;
-  if (!self->have_guide_weights) {
-    if (!tunit_vk_weights_init (self->ctx, &self->guide_weights, &network->guide, error))
-      return finish_call (self, FALSE, error);
-    self->have_guide_weights = TRUE;
+  VulkanGraph *graph = (VulkanGraph *) base;
+  TunitVkContext *ctx = backend_of (graph)->ctx;
+  ctx->vk.vkDeviceWaitIdle (ctx->device);
+  tunit_vk_program_free (graph->program);
+  tunit_vk_weights_clear (ctx, &graph->weights);
+  tunit_vk_buffer_clear (ctx, &graph->parameters);
+  g_free (graph);
+}
+
+static TunitBackendGraph *
+vulkan_graph_new (TunitBackend *backend, const TunitGraph *lowered, TunitGraphUse use,
+                  GError **error)
+{
+  TunitVulkanBackend *self = (TunitVulkanBackend *) backend;
+  VulkanGraph *graph = g_new0 (VulkanGraph, 1);
+  graph->base = (TunitBackendGraph) { backend, lowered };
+  gboolean ok = tunit_vk_weights_init (self->ctx, &graph->weights, lowered, error);
+  if (ok && lowered->n_parameters > 0) {
+    VkDeviceSize bytes = lowered->n_parameters * sizeof (float);
+    ok = tunit_vk_buffer_init (self->ctx, &graph->parameters, bytes, TUNIT_VK_MEMORY_UPLOAD,
+                               "the parameters", error);
+    /* until they are set, AdaIN gives zeros rather than whatever the
+     * allocation held */
+    if (ok)
+      memset (graph->parameters.mapped, 0, bytes);
   }
-  if (self->guide == NULL) {
-    TunitVkProgramResources resources = program_resources (self, &self->guide_weights);
-    self->guide = tunit_vk_program_new (&resources, &network->guide, 3, network->guide_size,
-                                        network->guide_size, error);
-    if (self->guide == NULL)
-      return finish_call (self, FALSE, error);
+  if (!finish_call (self, ok, error)) {
+    vulkan_graph_free (&graph->base);
+    return NULL;
   }
-  float *outputs[2] = { style, logits };
-  return finish_call (self, tunit_vk_program_run (self->guide, image, outputs, error), error);
+  return &graph->base;
 }
 
 static gboolean
-vulkan_backend_set_adain_parameters (TunitBackend *base, const float *parameters,
-                                     GError **error)
+vulkan_graph_prepare (TunitBackendGraph *base, const TunitGraphLayout *layout, GError **error)
 {
-  TunitVulkanBackend *self = (TunitVulkanBackend *) base;
+  VulkanGraph *graph = (VulkanGraph *) base;
+  TunitVulkanBackend *self = backend_of (graph);
+  g_clear_pointer (&graph->program, tunit_vk_program_free);
+  TunitVkProgramResources resources = {
+    .ctx = self->ctx,
+    .pipelines = self->pipelines,
+    .weights = &graph->weights,
+    .parameters = base->graph->n_parameters > 0 ? &graph->parameters : NULL,
+    .dummy = &self->dummy,
+  };
+  graph->program = tunit_vk_program_new (&resources, layout, error);
+  return finish_call (self, graph->program != NULL, error);
+}
+
+static gboolean
+vulkan_graph_set_parameters (TunitBackendGraph *base, const float *parameters, GError **error)
+{
+  VulkanGraph *graph = (VulkanGraph *) base;
   /* no submission is in flight between calls: every run waits on its
    * fence, so the mapped buffer can be written directly */
-  memcpy (self->adain.mapped, parameters,
-          self->network->adain_parameter_count * sizeof (float));
-  return finish_call (self, TRUE, error);
+  if (base->graph->n_parameters > 0)
+    memcpy (graph->parameters.mapped, parameters, base->graph->n_parameters * sizeof (float));
+  return finish_call (backend_of (graph), TRUE, error);
 }
 
 static gboolean
-vulkan_backend_run_generator (TunitBackend *base, const float *input, int width, int height,
-                              float *output, GError **error)
+vulkan_graph_run (TunitBackendGraph *base, const float *const *inputs, float *const *outputs,
+                  GError **error)
+{
+  VulkanGraph *graph = (VulkanGraph *) base;
+  g_return_val_if_fail (graph->program != NULL, FALSE);
+  return finish_call (backend_of (graph),
+                      tunit_vk_program_run (graph->program, inputs, outputs, error), error);
+}
+
+/* ------------------------------------------------------------ backend */
+
+static void
+vulkan_backend_free (TunitBackend *base)
 {
   TunitVulkanBackend *self = (TunitVulkanBackend *) base;
-  if (self->generator != NULL && !tunit_vk_program_matches (self->generator, height, width)) {
-    tunit_vk_program_free (self->generator);
-    self->generator = NULL;
+  TunitVkContext *ctx = self->ctx;
+  if (ctx != NULL && ctx->device != VK_NULL_HANDLE) {
+    ctx->vk.vkDeviceWaitIdle (ctx->device);
+    tunit_vk_buffer_clear (ctx, &self->dummy);
+    tunit_vk_pipelines_free (self->pipelines);
   }
-  if (self->generator == NULL) {
-    TunitVkProgramResources resources = program_resources (self, &self->generator_weights);
-    self->generator = tunit_vk_program_new (&resources, &self->network->generator, 3, height,
-                                            width, error);
-    if (self->generator == NULL)
-      return finish_call (self, FALSE, error);
-  }
-  float *outputs[2] = { output, NULL };
-  return finish_call (self, tunit_vk_program_run (self->generator, input, outputs, error),
-                      error);
+  tunit_vk_context_free (ctx);
+  /* base->description belongs to the engine (backend.h) */
+  g_free (self);
 }
 
 static const TunitBackendVTable vulkan_backend_vtable = {
   .free = vulkan_backend_free,
-  .run_guide = vulkan_backend_run_guide,
-  .set_adain_parameters = vulkan_backend_set_adain_parameters,
-  .run_generator = vulkan_backend_run_generator,
+  .graph_new = vulkan_graph_new,
+  .graph_free = vulkan_graph_free,
+  .graph_prepare = vulkan_graph_prepare,
+  .graph_set_parameters = vulkan_graph_set_parameters,
+  .graph_run = vulkan_graph_run,
 };
 
-static gboolean
-create_shared_buffers (TunitVulkanBackend *self, GError **error)
-{
-  VkDeviceSize adain_bytes = MAX (self->network->adain_parameter_count, 1) * sizeof (float);
-  if (!tunit_vk_buffer_init (self->ctx, &self->dummy, 16, TUNIT_VK_MEMORY_DEVICE,
-                             "the buffer bound to unused descriptor slots", error)
-      || !tunit_vk_buffer_init (self->ctx, &self->adain, adain_bytes, TUNIT_VK_MEMORY_UPLOAD,
-                                "the AdaIN parameters", error))
-    return FALSE;
-  /* a style must be set before translating; until then AdaIN gives zeros
-   * rather than whatever the allocation held */
-  memset (self->adain.mapped, 0, adain_bytes);
-  return TRUE;
-}
-
 TunitBackend *
-tunit_vulkan_backend_new (const TunitNetwork *network, const TunitEngineOptions *options,
-                          gboolean hardware_only, GError **error)
+tunit_vulkan_backend_new (const TunitEngineOptions *options, gboolean hardware_only,
+                          GError **error)
 {
   TunitVulkanBackend *self = g_new0 (TunitVulkanBackend, 1);
   self->parent.vtable = &vulkan_backend_vtable;
   self->parent.name = "vulkan";
-  self->network = network;
-  self->ctx = tunit_vk_context_new (error);
+  self->ctx = tunit_vk_context_new (options, error);
   if (self->ctx != NULL)
     self->ctx->hardware_only = hardware_only;
   gboolean ok = self->ctx != NULL && tunit_vk_context_open_device (self->ctx, options, error);
   if (ok) {
     self->pipelines = tunit_vk_pipelines_new (self->ctx, error);
-    ok = self->pipelines != NULL && create_shared_buffers (self, error)
-         && tunit_vk_weights_init (self->ctx, &self->generator_weights, &network->generator,
-                                   error);
+    ok = self->pipelines != NULL
+         && tunit_vk_buffer_init (self->ctx, &self->dummy, 16, TUNIT_VK_MEMORY_DEVICE,
+                                  "the buffer bound to unused descriptor slots", error);
   }
   if (self->ctx != NULL)
     ok = finish_call (self, ok, error);
@@ -175,9 +172,14 @@ tunit_vulkan_backend_new (const TunitNetwork *network, const TunitEngineOptions 
   return &self->parent;
 }
 
+TunitVkContext *
+tunit_vulkan_backend_get_context (TunitBackend *backend)
+{
+  return ((TunitVulkanBackend *) backend)->ctx;
+}
+
 guint
 tunit_vulkan_backend_validation_messages (TunitBackend *backend)
 {
-  TunitVulkanBackend *self = (TunitVulkanBackend *) backend;
-  return tunit_vk_context_validation_messages (self->ctx);
+  return tunit_vk_context_validation_messages (tunit_vulkan_backend_get_context (backend));
 }

@@ -124,12 +124,6 @@ tunit_vk_context_check_validation (TunitVkContext *ctx, GError **error)
 }
 
 static gboolean
-validation_requested (void)
-{
-  return g_strcmp0 (g_getenv ("TUNIT_VULKAN_VALIDATION"), "1") == 0;
-}
-
-static gboolean
 has_layer (TunitVkContext *ctx, const char *name)
 {
   guint32 count = 0;
@@ -220,9 +214,8 @@ load_instance_functions (TunitVkContext *ctx, GError **error)
 /* ------------------------------------------------------------- instance */
 
 static gboolean
-create_instance (TunitVkContext *ctx, GError **error)
+create_instance (TunitVkContext *ctx, gboolean validation, GError **error)
 {
-  gboolean validation = validation_requested ();
   const char *layers[1];
   const char *extensions[1];
   guint32 n_layers = 0, n_extensions = 0;
@@ -234,7 +227,7 @@ create_instance (TunitVkContext *ctx, GError **error)
     if (!has_layer (ctx, VALIDATION_LAYER)
         || !has_instance_extension (ctx, NULL, VK_EXT_DEBUG_UTILS_EXTENSION_NAME)) {
       g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_NO_DEVICE,
-                   "TUNIT_VULKAN_VALIDATION=1 but " VALIDATION_LAYER " or "
+                   "validation asked for but " VALIDATION_LAYER " or "
                    VK_EXT_DEBUG_UTILS_EXTENSION_NAME " is missing "
                    "(install vulkan-validationlayers)");
       return FALSE;
@@ -289,16 +282,17 @@ create_instance (TunitVkContext *ctx, GError **error)
 }
 
 TunitVkContext *
-tunit_vk_context_new (GError **error)
+tunit_vk_context_new (const TunitEngineOptions *options, GError **error)
 {
+  TunitEngineOptions defaults = TUNIT_ENGINE_OPTIONS_INIT;
+  if (options == NULL)
+    options = &defaults;
   TunitVkContext *ctx = g_new0 (TunitVkContext, 1);
-  ctx->conv_config_override = -1;
-  ctx->phase_split = g_strcmp0 (g_getenv ("TUNIT_VULKAN_PHASE_SPLIT"), "0") != 0;
-  ctx->profile = g_strcmp0 (g_getenv ("TUNIT_VULKAN_PROFILE"), "1") == 0;
-  const char *override = g_getenv ("TUNIT_VULKAN_CONV_CONFIG");
-  if (override != NULL && *override != '\0')
-    ctx->conv_config_override = CLAMP (atoi (override), 0, TUNIT_VK_N_CONV_TILES - 1);
-  if (!open_loader (ctx, error) || !create_instance (ctx, error)) {
+  ctx->conv_config_override = options->vulkan_conv_tile > 0
+                              ? MIN (options->vulkan_conv_tile - 1, TUNIT_VK_N_CONV_TILES - 1)
+                              : -1;
+  ctx->profile = options->profile;
+  if (!open_loader (ctx, error) || !create_instance (ctx, options->vulkan_validation, error)) {
     tunit_vk_context_free (ctx);
     return NULL;
   }
@@ -448,32 +442,18 @@ preferred_device (const DeviceInfo *infos, guint32 count)
   return best;
 }
 
-/* options->device_index if >= 0, else TUNIT_VULKAN_DEVICE, else -1. */
-static gboolean
-requested_device (const TunitEngineOptions *options, int *index, GError **error)
+/* options->device_index, -1 = choose. */
+static int
+requested_device (const TunitEngineOptions *options)
 {
-  *index = options != NULL ? options->device_index : -1;
-  const char *env = g_getenv ("TUNIT_VULKAN_DEVICE");
-  if (*index >= 0 || env == NULL || *env == '\0')
-    return TRUE;
-  char *end = NULL;
-  gint64 value = g_ascii_strtoll (env, &end, 10);
-  if (end == env || *end != '\0' || value < 0 || value > G_MAXINT) {
-    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT,
-                 "TUNIT_VULKAN_DEVICE=\"%s\" is not a device index", env);
-    return FALSE;
-  }
-  *index = (int) value;
-  return TRUE;
+  return options != NULL ? options->device_index : -1;
 }
 
 static int
 choose_device (const DeviceInfo *infos, guint32 count, const TunitEngineOptions *options,
                GError **error)
 {
-  int index;
-  if (!requested_device (options, &index, error))
-    return -1;
+  int index = requested_device (options);
   if (index >= (int) count) {
     g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT,
                  "Vulkan device %d does not exist: there %s %u device%s (0..%u)", index,
@@ -591,9 +571,7 @@ tunit_vk_context_open_device (TunitVkContext *ctx, const TunitEngineOptions *opt
   g_autofree DeviceInfo *infos = list_devices (ctx, &count, error);
   if (infos == NULL)
     return FALSE;
-  int requested;
-  if (!requested_device (options, &requested, error))
-    return FALSE;
+  int requested = requested_device (options);
   int index = choose_device (infos, count, options, error);
   if (index < 0)
     return FALSE;
@@ -709,7 +687,7 @@ describe_device (GString *text, int index, const DeviceInfo *info, gboolean pref
 char *
 tunit_vulkan_describe_devices (GError **error)
 {
-  TunitVkContext *ctx = tunit_vk_context_new (error);
+  TunitVkContext *ctx = tunit_vk_context_new (NULL, error);
   if (ctx == NULL)
     return NULL;
   guint32 count;

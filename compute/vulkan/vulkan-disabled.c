@@ -3,7 +3,7 @@
 #include "backend.h"
 
 TunitBackend *
-tunit_vulkan_backend_new (const TunitNetwork *network, const TunitEngineOptions *options,
+tunit_vulkan_backend_new (const TunitEngineOptions *options,
                           gboolean hardware_only, GError **error)
 {
   g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_NO_DEVICE,

@@ -4,9 +4,14 @@
  *   vulkan-device.c    loader, instance, validation messages, device choice
  *   vulkan-memory.c    buffers, uploads, fp16 conversion, weight upload
  *   vulkan-pipelines.c embedded SPIR-V, pipeline layout, pipeline cache
- *   vulkan-program.c   one graph at one input size: buffers, descriptor
- *                      sets and a command buffer recorded once, then run
+ *   vulkan-program.c   one graph at one input size: the buffers of the
+ *                      engine's plan, descriptor sets and a command buffer
+ *                      recorded once, then run
+ *   vulkan-nodes.c     the dispatches of each node kind
  *   vulkan-backend.c   the TunitBackend vtable
+ *
+ * Shader parameters (push constants, specialization constant ids) are
+ * shaders/shader-interface.h's, shared with the GLSL.
  *
  * libvulkan is opened at run time (dlopen), so that libtunit loads and
  * falls back to the CPU on machines without a Vulkan loader; every entry
@@ -19,6 +24,8 @@
 
 #include "backend.h"
 #include "half-float.h"
+#include "shader-interface.h"
+#include "shader-list.h"
 
 G_BEGIN_DECLS
 
@@ -120,7 +127,7 @@ typedef struct {
   TunitVkFunctions vk;
   VkInstance instance;
 
-  /* Validation (TUNIT_VULKAN_VALIDATION=1): a debug-utils messenger counts
+  /* Validation (options->vulkan_validation): a debug-utils messenger counts
    * warnings and errors; the backend turns new ones into a GError. */
   VkDebugUtilsMessengerEXT messenger;
   gint validation_messages;            /* atomic */
@@ -142,24 +149,24 @@ typedef struct {
   VkFence fence;
   gboolean fp16;                       /* activations and weights in fp16 */
   guint element_size;                  /* bytes per stored value: 2 or 4 */
-  int conv_config_override;            /* TUNIT_VULKAN_CONV_CONFIG, -1 = choose */
-  gboolean phase_split;                /* TUNIT_VULKAN_PHASE_SPLIT=0 turns it off */
+  int conv_config_override;            /* options->vulkan_conv_tile - 1, -1 = choose */
   guint reduction_workgroup;           /* invocations of norm_stats / global_avg_pool */
-  /* TUNIT_VULKAN_PROFILE=1: time every dispatch and print the times on
-   * stderr after each run (when the queue has timestamps) */
+  /* options->profile: time every dispatch and print the times on stderr
+   * after each run (when the queue has timestamps) */
   gboolean profile;
   char *description;
 } TunitVkContext;
 
-/* Opens the loader and creates an instance (no device yet). */
-TunitVkContext *tunit_vk_context_new (GError **error);
+/* Opens the loader and creates an instance (no device yet), with the
+ * debugging options of `options` (NULL: none). */
+TunitVkContext *tunit_vk_context_new (const TunitEngineOptions *options, GError **error);
 /* Chooses a device (see tunit_vulkan_backend_new for the rules) and creates
  * the logical device, queue, command pool and fence. */
 gboolean tunit_vk_context_open_device (TunitVkContext *ctx, const TunitEngineOptions *options,
                                        GError **error);
 void tunit_vk_context_free (TunitVkContext *ctx);
 
-/* Validation messages counted so far (0 unless TUNIT_VULKAN_VALIDATION=1). */
+/* Validation messages counted so far (0 unless validation is on). */
 guint tunit_vk_context_validation_messages (TunitVkContext *ctx);
 /* Fails when validation reported messages since the last call. */
 gboolean tunit_vk_context_check_validation (TunitVkContext *ctx, GError **error);
@@ -198,31 +205,32 @@ gboolean tunit_vk_buffer_upload (TunitVkContext *ctx, TunitVkBuffer *buffer,
                                  const void *data, VkDeviceSize size, GError **error);
 
 
-/* The weights of one graph in one device buffer, in the layouts the
- * shaders read (transposed to [K][out], storage precision), each tensor
- * aligned for binding at an offset.  Offsets are in bytes; -1 where a
- * node has none.  Convolution rows are padded to a multiple of
+/* The weights of one lowered graph in one device buffer, each tensor
+ * aligned for binding at an offset, in the layouts the shaders read:
+ * convolution and linear weights transposed to [K][out] (the phase
+ * weights of an upsampled convolution likewise, 4 x channels wide, and
+ * its border terms' [in * k][out]).  Storage
+ * precision.  Convolution rows are padded to a multiple of
  * TUNIT_VK_WEIGHT_ROW_MULTIPLE outputs (zeros) so that conv2d_direct.comp
  * can fetch four output channels at once. */
 #define TUNIT_VK_WEIGHT_ROW_MULTIPLE 4
 
 typedef struct {
-  TunitVkBuffer buffer;
-  gint64 *weight_offset, *bias_offset;   /* [n_nodes] */
-  VkDeviceSize *weight_size, *bias_size; /* [n_nodes] */
-  int *row_stride;                       /* [n_nodes]: values per K row */
-  /* phase-split weights (see below): [ci][PK][PK][4 * out], or -1 */
-  gint64 *phase_offset;                  /* [n_nodes] */
-  VkDeviceSize *phase_size;              /* [n_nodes] */
-} TunitVkWeights;
+  VkDeviceSize offset, size;   /* bytes; size 0 where there is none */
+} TunitVkTensor;
 
-/* A nearest x2 up-sampling followed by a stride-1 convolution with an odd
- * kernel k and padding k / 2 equals, away from a k / 2 pixel border, four
- * convolutions of the small image, one per output phase, with a kernel of
- * 2 * phase_padding + 1 taps: 3x3 instead of 5x5 for TUNIT's decoder, 9/25
- * of the work.  shaders/conv_common.glsl has the details. */
-gboolean tunit_vk_conv_has_phase_split (const TunitGraph *graph, int index);
-int tunit_vk_phase_padding (int kernel);
+typedef struct {
+  TunitVkTensor weight, bias;
+  int row_stride;              /* values per K row of the transposed weights */
+  TunitVkTensor *terms;        /* UPSAMPLED_CONV: [phases->n_terms], else NULL */
+  int term_stride;             /* values per K row of the terms' weights */
+} TunitVkNodeWeights;
+
+typedef struct {
+  TunitVkBuffer buffer;
+  TunitVkNodeWeights *nodes;   /* [n_nodes] */
+  int n_nodes;
+} TunitVkWeights;
 
 gboolean tunit_vk_weights_init (TunitVkContext *ctx, TunitVkWeights *weights,
                                 const TunitGraph *graph, GError **error);
@@ -230,20 +238,10 @@ void tunit_vk_weights_clear (TunitVkContext *ctx, TunitVkWeights *weights);
 
 /* ------------------------------------------------------------ pipelines */
 
-typedef enum {
-  TUNIT_VK_KERNEL_CONV2D,
-  TUNIT_VK_KERNEL_CONV2D_DIRECT,
-  TUNIT_VK_KERNEL_NORM_STATS,
-  TUNIT_VK_KERNEL_NORM_APPLY,
-  TUNIT_VK_KERNEL_RESIDUAL_ADD,
-  TUNIT_VK_KERNEL_UPSAMPLE,
-  TUNIT_VK_KERNEL_MAX_POOL,
-  TUNIT_VK_KERNEL_GLOBAL_AVG_POOL,
-  TUNIT_VK_KERNEL_LINEAR,
-  TUNIT_VK_KERNEL_CONVERT_IN,
-  TUNIT_VK_KERNEL_CONVERT_OUT,
-  TUNIT_VK_N_KERNELS
-} TunitVkKernel;
+/* One kernel per shader of shaders/meson.build: TUNIT_VK_KERNEL_CONV2D... */
+#define X(stem, STEM) TUNIT_VK_KERNEL_##STEM,
+typedef enum { TUNIT_VK_SHADER_LIST TUNIT_VK_N_KERNELS } TunitVkKernel;
+#undef X
 
 /* Every kernel uses one descriptor set of TUNIT_VK_BINDINGS buffers
  * (unused ones bound to a dummy buffer) and up to TUNIT_VK_PUSH_SIZE bytes
@@ -251,8 +249,21 @@ typedef enum {
  * reads its input and weights through uniform texel buffers (see there),
  * so there are two descriptor-set and pipeline layouts. */
 #define TUNIT_VK_BINDINGS 4
-#define TUNIT_VK_PUSH_SIZE 32
-#define TUNIT_VK_MAX_SPEC 16
+#define TUNIT_VK_PUSH_SIZE 64   /* within the 128 bytes every device has */
+
+/* The push-constant structs of shader-interface.h fit the layout's range,
+ * and hold 4-byte members only, laid out as GLSL's std430 does. */
+#define TUNIT_VK_CHECK_PUSH(type) \
+  G_STATIC_ASSERT (sizeof (type) <= TUNIT_VK_PUSH_SIZE && sizeof (type) % 4 == 0)
+TUNIT_VK_CHECK_PUSH (TunitConvPush);
+TUNIT_VK_CHECK_PUSH (TunitBorderPush);
+TUNIT_VK_CHECK_PUSH (TunitNormStatsPush);
+TUNIT_VK_CHECK_PUSH (TunitNormApplyPush);
+TUNIT_VK_CHECK_PUSH (TunitTensorPush);
+TUNIT_VK_CHECK_PUSH (TunitLinearPush);
+G_STATIC_ASSERT (TUNIT_SHADER_ACTIVATION_RELU == (int) TUNIT_ACTIVATION_RELU
+                 && TUNIT_SHADER_ACTIVATION_TANH == (int) TUNIT_ACTIVATION_TANH
+                 && TUNIT_SHADER_ACTIVATION_NONE == (int) TUNIT_ACTIVATION_NONE);
 
 typedef struct _TunitVkPipelines TunitVkPipelines;
 
@@ -268,12 +279,13 @@ const char *tunit_vk_kernel_name (TunitVkKernel kernel);
  * bindings the view format. */
 VkDescriptorType tunit_vk_kernel_binding_type (TunitVkKernel kernel, int binding);
 VkFormat tunit_vk_kernel_texel_format (TunitVkKernel kernel, int binding, gboolean fp16);
-/* The pipeline of `kernel` with specialization constants spec[0..n_spec)
- * (spec[0] is always the workgroup size), created on first use. */
+/* The pipeline of `kernel` with the specialization constants spec[id]
+ * (every id of shader-interface.h; a shader uses those it declares),
+ * created on first use. */
 VkPipeline tunit_vk_pipelines_get (TunitVkPipelines *pipelines, TunitVkKernel kernel,
-                                   const guint32 *spec, int n_spec, GError **error);
+                                   const guint32 spec[TUNIT_SPEC_COUNT], GError **error);
 
-/* Tile shapes of conv2d.comp; see vulkan-program.c for the choice.  The
+/* Tile shapes of conv2d.comp; see vulkan-nodes.c for the choice.  The
  * DIRECT kind is conv2d_direct.comp, for CPU devices: TM = BM output
  * channels and TN pixels per invocation, BN / TN invocations. */
 typedef struct {
@@ -300,29 +312,71 @@ typedef struct {
   TunitVkContext *ctx;
   TunitVkPipelines *pipelines;
   const TunitVkWeights *weights;
-  const TunitVkBuffer *adain;      /* AdaIN parameters, fp32; NULL if none */
+  const TunitVkBuffer *parameters; /* the graph's parameters, fp32; NULL if it has none */
   const TunitVkBuffer *dummy;      /* bound to unused bindings */
 } TunitVkProgramResources;
 
-/* Allocates the buffers of `graph` for an input_channels x height x width
- * input and records its command buffer. */
+/* Allocates the buffers of `layout` (the engine's plan, as it is) and
+ * records the command buffer that runs its graph. */
 TunitVkProgram *tunit_vk_program_new (const TunitVkProgramResources *resources,
-                                      const TunitGraph *graph, int input_channels,
-                                      int height, int width, GError **error);
+                                      const TunitGraphLayout *layout, GError **error);
 void tunit_vk_program_free (TunitVkProgram *program);
-gboolean tunit_vk_program_matches (const TunitVkProgram *program, int height, int width);
-/* Number of floats of graph output k (0 or 1). */
-gsize tunit_vk_program_output_size (const TunitVkProgram *program, int k);
-/* Uploads `input`, runs the graph, waits and copies the graph's outputs
- * (outputs[k] may be NULL to skip one). */
-gboolean tunit_vk_program_run (TunitVkProgram *program, const float *input,
-                               float *outputs[2], GError **error);
+/* Uploads the inputs, runs the graph, waits and copies the outputs that
+ * are not NULL. */
+gboolean tunit_vk_program_run (TunitVkProgram *program, const float *const *inputs,
+                               float *const *outputs, GError **error);
 /* Dispatches recorded, for tests and messages. */
 int tunit_vk_program_dispatch_count (const TunitVkProgram *program);
 
+/* ------------------------------------------------------------ recording */
+
+/* What vulkan-nodes.c sees of the program being recorded. */
+typedef struct _TunitVkRecorder TunitVkRecorder;
+
+/* One binding of a dispatch. */
+typedef struct {
+  const TunitVkBuffer *buffer;   /* NULL: the dummy buffer */
+  VkDeviceSize offset, range;
+  int resource;                  /* hazard-tracking id; -1 for constant data */
+  gboolean write;
+} TunitVkBinding;
+
+typedef struct {
+  TunitVkKernel kernel;
+  guint32 spec[TUNIT_SPEC_COUNT];
+  TunitVkBinding bindings[TUNIT_VK_BINDINGS];
+  guint32 groups[3];
+} TunitVkDispatch;
+
+const TunitVkProgramResources *tunit_vk_recorder_resources (const TunitVkRecorder *recorder);
+const TunitGraphLayout *tunit_vk_recorder_layout (const TunitVkRecorder *recorder);
+/* The value of node `index` (its slot of the plan). */
+TunitVkBinding tunit_vk_value_binding (const TunitVkRecorder *recorder, int index,
+                                       gboolean write);
+/* A tensor of the weights buffer; an unbound binding where size is 0. */
+TunitVkBinding tunit_vk_weight_binding (const TunitVkRecorder *recorder,
+                                        const TunitVkTensor *tensor);
+/* The instance-norm statistics scratch. */
+TunitVkBinding tunit_vk_stats_binding (const TunitVkRecorder *recorder, gboolean write);
+/* Records a dispatch with `push` (push_size bytes) as its push constants;
+ * orders it after the earlier ones it depends on. */
+gboolean tunit_vk_record_dispatch (TunitVkRecorder *recorder, const TunitVkDispatch *dispatch,
+                                   const void *push, gsize push_size, GError **error);
+
+/* vulkan-nodes.c: the dispatches of node `index`; how many it records at
+ * most; the floats of norm statistics it needs at its shape. */
+gboolean tunit_vk_record_node (TunitVkRecorder *recorder, int index, GError **error);
+int tunit_vk_node_dispatches (const TunitNode *node);
+gsize tunit_vk_node_stats_floats (const TunitNode *node, const TunitShape *shape);
+/* Workgroups for a grid-stride loop over `count` elements. */
+guint32 tunit_vk_stride_groups (gsize count, guint32 workgroup);
+#define TUNIT_VK_ELEMENTWISE_WORKGROUP 128
+
 /* -------------------------------------------------------------- backend */
 
-/* Validation messages seen by a backend made by tunit_vulkan_backend_new. */
+/* The context of a backend made by tunit_vulkan_backend_new (for tests),
+ * and the validation messages it saw. */
+TunitVkContext *tunit_vulkan_backend_get_context (TunitBackend *backend);
 guint tunit_vulkan_backend_validation_messages (TunitBackend *backend);
 
 G_END_DECLS

@@ -154,8 +154,8 @@ tunit_vk_buffer_upload (TunitVkContext *ctx, TunitVkBuffer *buffer, const void *
 
 typedef struct {
   TunitVkContext *ctx;
-  guint8 *data;
-  VkDeviceSize size;
+  guint8 *data;            /* NULL while only measuring */
+  VkDeviceSize end;
 } WeightImage;
 
 static void
@@ -169,168 +169,112 @@ put_value (WeightImage *image, VkDeviceSize offset, gsize index, float value)
   }
 }
 
-/* Reserves room for `count` values at the next aligned offset. */
-static VkDeviceSize
-reserve (TunitVkContext *ctx, VkDeviceSize *end, gsize count, VkDeviceSize *size)
+/* Room for `count` values at the next offset that can be bound (as a
+ * storage or as a uniform texel buffer). */
+static TunitVkTensor
+reserve (WeightImage *image, gsize count)
 {
-  /* weights are bound as storage or as uniform texel buffers */
-  const VkPhysicalDeviceLimits *limits = &ctx->properties.limits;
+  const VkPhysicalDeviceLimits *limits = &image->ctx->properties.limits;
   VkDeviceSize alignment = MAX (MAX (limits->minStorageBufferOffsetAlignment,
                                      limits->minTexelBufferOffsetAlignment), 16);
-  VkDeviceSize offset = (*end + alignment - 1) / alignment * alignment;
-  *size = (VkDeviceSize) count * ctx->element_size;
-  *end = offset + *size;
-  return offset;
+  TunitVkTensor tensor = { (image->end + alignment - 1) / alignment * alignment,
+                           (VkDeviceSize) count * image->ctx->element_size };
+  image->end = tensor.offset + tensor.size;
+  return tensor;
 }
 
-/* Rows and columns of a node's weight matrix as torch stores it:
- * [out][in * k * k] for convolutions, [out][in] for linear layers. */
-static gboolean
-weight_matrix (const TunitNode *node, gsize *rows, gsize *columns)
+/* A [rows][columns] matrix stored transposed, [columns][stride], so that
+ * the threads of a workgroup, which span the rows (outputs), read
+ * neighbouring values; rows stride - rows .. are zeros. */
+static TunitVkTensor
+put_transposed (WeightImage *image, const float *matrix, gsize rows, gsize columns,
+                gsize stride)
 {
-  if (node->op == TUNIT_OP_CONV) {
-    *rows = node->channels;
-    *columns = (gsize) node->in_channels * node->kernel * node->kernel;
-    return TRUE;
-  }
-  if (node->op == TUNIT_OP_LINEAR) {
-    *rows = node->channels;
-    *columns = node->in_channels;
-    return TRUE;
-  }
-  return FALSE;
+  TunitVkTensor tensor = reserve (image, stride * columns);
+  for (gsize r = 0; image->data != NULL && r < rows; r++)
+    for (gsize c = 0; c < columns; c++)
+      put_value (image, tensor.offset, c * stride + r, matrix[r * columns + c]);
+  return tensor;
 }
 
-gboolean
-tunit_vk_conv_has_phase_split (const TunitGraph *graph, int index)
+static TunitVkTensor
+put_array (WeightImage *image, const float *values, gsize count)
 {
-  const TunitNode *node = &graph->nodes[index];
-  return node->op == TUNIT_OP_CONV && node->input >= 0
-         && graph->nodes[node->input].op == TUNIT_OP_UPSAMPLE_NEAREST2X
-         && node->stride == 1 && node->kernel % 2 == 1 && node->kernel >= 3
-         && node->padding == node->kernel / 2 && node->weight != NULL;
+  if (values == NULL)
+    return (TunitVkTensor) { 0, 0 };
+  TunitVkTensor tensor = reserve (image, count);
+  for (gsize i = 0; image->data != NULL && i < count; i++)
+    put_value (image, tensor.offset, i, values[i]);
+  return tensor;
 }
 
-int
-tunit_vk_phase_padding (int kernel)
+static gsize
+padded_rows (gsize rows)
 {
-  return (kernel / 2 + 1) / 2;
+  return (rows + TUNIT_VK_WEIGHT_ROW_MULTIPLE - 1) / TUNIT_VK_WEIGHT_ROW_MULTIPLE
+         * TUNIT_VK_WEIGHT_ROW_MULTIPLE;
 }
 
-/* floor (a / 2) for any sign */
-static int
-floor_half (int a)
-{
-  return a >= 0 ? a / 2 : -((1 - a) / 2);
-}
-
-/* Sums, for each output phase (py, px) of the up-sampled convolution, the
- * taps that read the same pixel of the small image: tap ky of phase py
- * reads row y + floor ((py - r + ky) / 2).  Result [ci][PK][PK][4 * out]
- * with row m = (2 * py + px) * out + co. */
-static float *
-phase_weights (const TunitNode *node)
-{
-  int k = node->kernel, r = k / 2, pad = tunit_vk_phase_padding (k), pk = 2 * pad + 1;
-  int out = node->channels, in = node->in_channels, rows = 4 * out;
-  float *phases = g_new0 (float, (gsize) in * pk * pk * rows);
-  for (int co = 0; co < out; co++)
-    for (int ci = 0; ci < in; ci++)
-      for (int ky = 0; ky < k; ky++)
-        for (int kx = 0; kx < k; kx++) {
-          float value = node->weight[(((gsize) co * in + ci) * k + ky) * k + kx];
-          for (int py = 0; py < 2; py++)
-            for (int px = 0; px < 2; px++) {
-              int dy = floor_half (py - r + ky) + pad, dx = floor_half (px - r + kx) + pad;
-              gsize column = ((gsize) ci * pk + dy) * pk + dx;
-              phases[column * rows + (2 * py + px) * out + co] += value;
-            }
-        }
-  return phases;
-}
-
+/* Places (and, once image->data exists, writes) the tensors of a node. */
 static void
-plan_weights (TunitVkContext *ctx, TunitVkWeights *weights, const TunitGraph *graph,
-              VkDeviceSize *total)
+put_node (WeightImage *image, const TunitNode *node, TunitVkNodeWeights *weights)
 {
-  *total = 0;
-  for (int i = 0; i < graph->n_nodes; i++) {
-    const TunitNode *node = &graph->nodes[i];
-    gsize rows, columns;
-    weights->weight_offset[i] = weights->bias_offset[i] = weights->phase_offset[i] = -1;
-    if (!weight_matrix (node, &rows, &columns) || node->weight == NULL)
-      continue;
-    gsize stride = node->op == TUNIT_OP_CONV
-                   ? (rows + TUNIT_VK_WEIGHT_ROW_MULTIPLE - 1) / TUNIT_VK_WEIGHT_ROW_MULTIPLE
-                     * TUNIT_VK_WEIGHT_ROW_MULTIPLE
-                   : rows;
-    weights->row_stride[i] = (int) stride;
-    weights->weight_offset[i] = reserve (ctx, total, stride * columns,
-                                         &weights->weight_size[i]);
-    if (node->bias != NULL)
-      weights->bias_offset[i] = reserve (ctx, total, rows, &weights->bias_size[i]);
-    if (tunit_vk_conv_has_phase_split (graph, i)) {
-      int pk = 2 * tunit_vk_phase_padding (node->kernel) + 1;
-      /* 4 * out rows: already a multiple of TUNIT_VK_WEIGHT_ROW_MULTIPLE */
-      weights->phase_offset[i] = reserve (ctx, total, (gsize) 4 * rows * node->in_channels
-                                                      * pk * pk, &weights->phase_size[i]);
-    }
+  gsize in = node->in_channels, out = node->channels;
+  switch (node->op) {
+  case TUNIT_OP_CONV: {
+    gsize columns = in * node->kernel * node->kernel;
+    weights->row_stride = padded_rows (out);
+    weights->weight = put_transposed (image, node->weight, out, columns, weights->row_stride);
+    break;
   }
-}
-
-/* Writes every node's weights transposed to [in...][out], so that the
- * threads of a workgroup, which span output channels, read contiguously. */
-static void
-fill_weights (WeightImage *image, const TunitVkWeights *weights, const TunitGraph *graph)
-{
-  for (int i = 0; i < graph->n_nodes; i++) {
-    const TunitNode *node = &graph->nodes[i];
-    gsize rows, columns;
-    if (weights->weight_offset[i] < 0 || !weight_matrix (node, &rows, &columns))
-      continue;
-    for (gsize r = 0; r < rows; r++)
-      for (gsize c = 0; c < columns; c++)
-        put_value (image, weights->weight_offset[i], c * weights->row_stride[i] + r,
-                   node->weight[r * columns + c]);
-    if (weights->bias_offset[i] >= 0)
-      for (gsize r = 0; r < rows; r++)
-        put_value (image, weights->bias_offset[i], r, node->bias[r]);
-    if (weights->phase_offset[i] >= 0) {
-      g_autofree float *phases = phase_weights (node);
-      gsize count = weights->phase_size[i] / image->ctx->element_size;
-      for (gsize j = 0; j < count; j++)
-        put_value (image, weights->phase_offset[i], j, phases[j]);
-    }
+  case TUNIT_OP_UPSAMPLED_CONV: {
+    const TunitPhaseSplit *phases = node->phases;
+    gsize columns = in * phases->kernel * phases->kernel;
+    weights->row_stride = padded_rows (phases->rows);
+    weights->weight = put_transposed (image, phases->weight, phases->rows, columns,
+                                      weights->row_stride);
+    if (weights->terms == NULL)
+      weights->terms = g_new0 (TunitVkTensor, MAX (phases->n_terms, 1));
+    /* transposed like a convolution's, four output channels per texel */
+    weights->term_stride = padded_rows (out);
+    for (int t = 0; t < phases->n_terms; t++)
+      weights->terms[t] = put_transposed (image, phases->terms[t].weight, out,
+                                          in * node->kernel, weights->term_stride);
+    break;
   }
+  case TUNIT_OP_LINEAR:
+    weights->row_stride = out;
+    weights->weight = put_transposed (image, node->weight, out, in, out);
+    break;
+  default:
+    return;
+  }
+  weights->bias = put_array (image, node->bias, out);
 }
 
 gboolean
 tunit_vk_weights_init (TunitVkContext *ctx, TunitVkWeights *weights, const TunitGraph *graph,
                        GError **error)
 {
-  *weights = (TunitVkWeights) { 0 };
-  weights->weight_offset = g_new (gint64, graph->n_nodes);
-  weights->bias_offset = g_new (gint64, graph->n_nodes);
-  weights->weight_size = g_new0 (VkDeviceSize, graph->n_nodes);
-  weights->bias_size = g_new0 (VkDeviceSize, graph->n_nodes);
-  weights->row_stride = g_new0 (int, graph->n_nodes);
-  weights->phase_offset = g_new (gint64, graph->n_nodes);
-  weights->phase_size = g_new0 (VkDeviceSize, graph->n_nodes);
+  *weights = (TunitVkWeights) { .n_nodes = graph->n_nodes };
+  weights->nodes = g_new0 (TunitVkNodeWeights, graph->n_nodes);
+  /* once to measure, once to write */
   WeightImage image = { .ctx = ctx };
-  plan_weights (ctx, weights, graph, &image.size);
-  image.size = MAX (image.size, 16);
-  image.data = g_try_malloc0 (image.size);
+  for (int i = 0; i < graph->n_nodes; i++)
+    put_node (&image, &graph->nodes[i], &weights->nodes[i]);
+  VkDeviceSize size = MAX (image.end, 16);
+  image = (WeightImage) { .ctx = ctx, .data = g_try_malloc0 (size) };
   if (image.data == NULL) {
     g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_OUT_OF_MEMORY,
-                 "out of host memory for %.1f MiB of weights", image.size / 1048576.0);
+                 "out of host memory for %.1f MiB of weights", size / 1048576.0);
     tunit_vk_weights_clear (ctx, weights);
     return FALSE;
   }
-  fill_weights (&image, weights, graph);
-  gboolean ok = tunit_vk_buffer_init (ctx, &weights->buffer, image.size,
-                                      TUNIT_VK_MEMORY_DEVICE, "the weights", error)
-                && tunit_vk_buffer_upload (ctx, &weights->buffer, image.data, image.size,
-                                           error);
+  for (int i = 0; i < graph->n_nodes; i++)
+    put_node (&image, &graph->nodes[i], &weights->nodes[i]);
+  gboolean ok = tunit_vk_buffer_init (ctx, &weights->buffer, size, TUNIT_VK_MEMORY_DEVICE,
+                                      "the weights", error)
+                && tunit_vk_buffer_upload (ctx, &weights->buffer, image.data, size, error);
   g_free (image.data);
   if (!ok)
     tunit_vk_weights_clear (ctx, weights);
@@ -341,12 +285,8 @@ void
 tunit_vk_weights_clear (TunitVkContext *ctx, TunitVkWeights *weights)
 {
   tunit_vk_buffer_clear (ctx, &weights->buffer);
-  g_free (weights->weight_offset);
-  g_free (weights->bias_offset);
-  g_free (weights->weight_size);
-  g_free (weights->bias_size);
-  g_free (weights->row_stride);
-  g_free (weights->phase_offset);
-  g_free (weights->phase_size);
+  for (int i = 0; weights->nodes != NULL && i < weights->n_nodes; i++)
+    g_free (weights->nodes[i].terms);
+  g_free (weights->nodes);
   *weights = (TunitVkWeights) { 0 };
 }

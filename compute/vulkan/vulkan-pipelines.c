@@ -1,79 +1,12 @@
-/* vulkan-pipelines.c - the embedded SPIR-V, the one pipeline layout all
- * kernels share, and compute pipelines made on demand per set of
- * specialization constants. */
+/* vulkan-pipelines.c - the embedded SPIR-V (one kernel per shader of
+ * shaders/meson.build), the pipeline layouts, and compute pipelines made
+ * on demand per set of specialization constants. */
 #include "vulkan-internal.h"
 
 #include <string.h>
 
-#define SPIRV(name) \
-  static const guint32 name[] =
-/* glslc -mfmt=c writes a braced initializer list */
-SPIRV (conv2d_f32)
-#include "conv2d_f32.spv.h"
-;
-SPIRV (conv2d_f16)
-#include "conv2d_f16.spv.h"
-;
-SPIRV (conv2d_direct_f32)
-#include "conv2d_direct_f32.spv.h"
-;
-SPIRV (conv2d_direct_f16)
-#include "conv2d_direct_f16.spv.h"
-;
-SPIRV (norm_stats_f32)
-#include "norm_stats_f32.spv.h"
-;
-SPIRV (norm_stats_f16)
-#include "norm_stats_f16.spv.h"
-;
-SPIRV (norm_apply_f32)
-#include "norm_apply_f32.spv.h"
-;
-SPIRV (norm_apply_f16)
-#include "norm_apply_f16.spv.h"
-;
-SPIRV (residual_add_f32)
-#include "residual_add_f32.spv.h"
-;
-SPIRV (residual_add_f16)
-#include "residual_add_f16.spv.h"
-;
-SPIRV (upsample_f32)
-#include "upsample_f32.spv.h"
-;
-SPIRV (upsample_f16)
-#include "upsample_f16.spv.h"
-;
-SPIRV (max_pool_f32)
-#include "max_pool_f32.spv.h"
-;
-SPIRV (max_pool_f16)
-#include "max_pool_f16.spv.h"
-;
-SPIRV (global_avg_pool_f32)
-#include "global_avg_pool_f32.spv.h"
-;
-SPIRV (global_avg_pool_f16)
-#include "global_avg_pool_f16.spv.h"
-;
-SPIRV (linear_f32)
-#include "linear_f32.spv.h"
-;
-SPIRV (linear_f16)
-#include "linear_f16.spv.h"
-;
-SPIRV (convert_in_f32)
-#include "convert_in_f32.spv.h"
-;
-SPIRV (convert_in_f16)
-#include "convert_in_f16.spv.h"
-;
-SPIRV (convert_out_f32)
-#include "convert_out_f32.spv.h"
-;
-SPIRV (convert_out_f16)
-#include "convert_out_f16.spv.h"
-;
+/* STEM_f32[] and STEM_f16[] of every shader, written by shaders/meson.build */
+#include "shader-code.h"
 
 typedef struct {
   const char *name;
@@ -81,22 +14,11 @@ typedef struct {
   gsize size[2];            /* bytes */
 } ShaderCode;
 
-#define SHADER(kernel, stem) \
-  [kernel] = { #stem, { stem##_f32, stem##_f16 }, { sizeof stem##_f32, sizeof stem##_f16 } }
-
-static const ShaderCode shaders[TUNIT_VK_N_KERNELS] = {
-  SHADER (TUNIT_VK_KERNEL_CONV2D, conv2d),
-  SHADER (TUNIT_VK_KERNEL_CONV2D_DIRECT, conv2d_direct),
-  SHADER (TUNIT_VK_KERNEL_NORM_STATS, norm_stats),
-  SHADER (TUNIT_VK_KERNEL_NORM_APPLY, norm_apply),
-  SHADER (TUNIT_VK_KERNEL_RESIDUAL_ADD, residual_add),
-  SHADER (TUNIT_VK_KERNEL_UPSAMPLE, upsample),
-  SHADER (TUNIT_VK_KERNEL_MAX_POOL, max_pool),
-  SHADER (TUNIT_VK_KERNEL_GLOBAL_AVG_POOL, global_avg_pool),
-  SHADER (TUNIT_VK_KERNEL_LINEAR, linear),
-  SHADER (TUNIT_VK_KERNEL_CONVERT_IN, convert_in),
-  SHADER (TUNIT_VK_KERNEL_CONVERT_OUT, convert_out),
-};
+#define X(stem, STEM) \
+  [TUNIT_VK_KERNEL_##STEM] = { #stem, { stem##_f32, stem##_f16 }, \
+                              { sizeof stem##_f32, sizeof stem##_f16 } },
+static const ShaderCode shaders[TUNIT_VK_N_KERNELS] = { TUNIT_VK_SHADER_LIST };
+#undef X
 
 /* Tile shapes of conv2d.comp (BM, BN, BK, TM, TN).  The workgroup has
  * (BM / TM) * (BN / TN) threads; BK * BM and BK * BN need not divide by it
@@ -121,7 +43,8 @@ typedef enum {
 static Signature
 kernel_signature (TunitVkKernel kernel)
 {
-  return kernel == TUNIT_VK_KERNEL_CONV2D_DIRECT ? SIGNATURE_TEXEL_INPUTS : SIGNATURE_STORAGE;
+  return kernel == TUNIT_VK_KERNEL_CONV2D_DIRECT || kernel == TUNIT_VK_KERNEL_UPSAMPLE_BORDER
+         ? SIGNATURE_TEXEL_INPUTS : SIGNATURE_STORAGE;
 }
 
 VkDescriptorType
@@ -142,7 +65,7 @@ VkFormat
 tunit_vk_kernel_texel_format (TunitVkKernel kernel, int binding, gboolean fp16)
 {
   /* conv2d_direct.comp fetches four output channels of weights at once */
-  if (kernel == TUNIT_VK_KERNEL_CONV2D_DIRECT && binding == 1)
+  if (kernel_signature (kernel) == SIGNATURE_TEXEL_INPUTS && binding == 1)
     return fp16 ? VK_FORMAT_R16G16B16A16_SFLOAT : VK_FORMAT_R32G32B32A32_SFLOAT;
   return fp16 ? VK_FORMAT_R16_SFLOAT : VK_FORMAT_R32_SFLOAT;
 }
@@ -307,18 +230,19 @@ get_module (TunitVkPipelines *pipelines, TunitVkKernel kernel, GError **error)
 
 static VkPipeline
 create_pipeline (TunitVkPipelines *pipelines, TunitVkKernel kernel, VkShaderModule module,
-                 const guint32 *spec, int n_spec, GError **error)
+                 const guint32 spec[TUNIT_SPEC_COUNT], GError **error)
 {
   TunitVkContext *ctx = pipelines->ctx;
-  VkSpecializationMapEntry entries[TUNIT_VK_MAX_SPEC];
-  for (int i = 0; i < n_spec; i++)
+  /* every id; the shader takes the ones it declares */
+  VkSpecializationMapEntry entries[TUNIT_SPEC_COUNT];
+  for (int i = 0; i < TUNIT_SPEC_COUNT; i++)
     entries[i] = (VkSpecializationMapEntry) {
       .constantID = i, .offset = i * sizeof (guint32), .size = sizeof (guint32),
     };
   VkSpecializationInfo specialization = {
-    .mapEntryCount = n_spec,
+    .mapEntryCount = TUNIT_SPEC_COUNT,
     .pMapEntries = entries,
-    .dataSize = n_spec * sizeof (guint32),
+    .dataSize = TUNIT_SPEC_COUNT * sizeof (guint32),
     .pData = spec,
   };
   VkComputePipelineCreateInfo info = {
@@ -345,13 +269,12 @@ create_pipeline (TunitVkPipelines *pipelines, TunitVkKernel kernel, VkShaderModu
 
 VkPipeline
 tunit_vk_pipelines_get (TunitVkPipelines *pipelines, TunitVkKernel kernel,
-                        const guint32 *spec, int n_spec, GError **error)
+                        const guint32 spec[TUNIT_SPEC_COUNT], GError **error)
 {
-  g_return_val_if_fail (n_spec >= 1 && n_spec <= TUNIT_VK_MAX_SPEC, VK_NULL_HANDLE);
-  guint32 key_words[1 + TUNIT_VK_MAX_SPEC];
+  guint32 key_words[1 + TUNIT_SPEC_COUNT];
   key_words[0] = kernel;
-  memcpy (key_words + 1, spec, n_spec * sizeof (guint32));
-  GBytes *key = g_bytes_new (key_words, (1 + n_spec) * sizeof (guint32));
+  memcpy (key_words + 1, spec, TUNIT_SPEC_COUNT * sizeof (guint32));
+  GBytes *key = g_bytes_new (key_words, sizeof key_words);
   PipelineEntry *entry = g_hash_table_lookup (pipelines->pipelines, key);
   if (entry != NULL) {
     g_bytes_unref (key);
@@ -359,7 +282,7 @@ tunit_vk_pipelines_get (TunitVkPipelines *pipelines, TunitVkKernel kernel,
   }
   VkShaderModule module = get_module (pipelines, kernel, error);
   VkPipeline pipeline = module != VK_NULL_HANDLE
-                        ? create_pipeline (pipelines, kernel, module, spec, n_spec, error)
+                        ? create_pipeline (pipelines, kernel, module, spec, error)
                         : VK_NULL_HANDLE;
   if (pipeline == VK_NULL_HANDLE) {
     g_bytes_unref (key);

@@ -10,15 +10,21 @@
 static TunitModel *model;
 
 static TunitEngine *
+cpu_engine_with (const TunitEngineOptions *options)
+{
+  GError *error = NULL;
+  TunitEngine *engine = tunit_engine_new (model, options, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tunit_engine_get_backend_name (engine), ==, "cpu");
+  return engine;
+}
+
+static TunitEngine *
 cpu_engine (void)
 {
   TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
   options.backend = TUNIT_BACKEND_CPU;
-  GError *error = NULL;
-  TunitEngine *engine = tunit_engine_new (model, &options, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (tunit_engine_get_backend_name (engine), ==, "cpu");
-  return engine;
+  return cpu_engine_with (&options);
 }
 
 static float *
@@ -88,14 +94,20 @@ test_any_size (void)
   }
 }
 
-/* The fast paths (Winograd with either tile, upsample + conv folded into
- * phase convolutions, stride-2 convolutions on the space-to-depth input)
- * give the reference path's numbers (plain im2col, TUNIT_CPU_WINOGRAD=0),
+/* The fast paths (Winograd with either tile, kept or per frame,
+ * upsample + conv as phase convolutions, stride-2 convolutions on the
+ * space-to-depth input, the portable loops) give the reference path's
+ * numbers (options.reference_kernels: im2col everywhere, nothing fused),
  * on sizes that do and do not fill whole tiles. */
 static void
 test_fast_paths_match_reference (void)
 {
-  const char *variants[] = { "0", NULL, "2", "4" };
+  typedef struct { const char *name; gboolean reference; int tile, keep; gboolean portable; } Variant;
+  const Variant variants[] = {
+    { "reference kernels", TRUE, 0, 0, FALSE }, { "chosen per layer", FALSE, 0, 0, FALSE },
+    { "F(2x2) everywhere", FALSE, 2, 0, FALSE }, { "F(4x4) everywhere", FALSE, 4, 0, FALSE },
+    { "F(4x4) per frame", FALSE, 4, -1, FALSE }, { "portable loops", FALSE, 0, 0, TRUE },
+  };
   const int sizes[][2] = { { 16, 16 }, { 40, 24 }, { 161, 97 } };
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     int width = sizes[i][0], height = sizes[i][1];
@@ -103,11 +115,13 @@ test_fast_paths_match_reference (void)
     g_autofree float *frame = test_frame (width, height);
     g_autofree float *reference = NULL;
     for (guint v = 0; v < G_N_ELEMENTS (variants); v++) {
-      if (variants[v] != NULL)
-        g_setenv ("TUNIT_CPU_WINOGRAD", variants[v], TRUE);
-      else
-        g_unsetenv ("TUNIT_CPU_WINOGRAD");
-      g_autoptr (TunitEngine) engine = cpu_engine ();
+      TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
+      options.backend = TUNIT_BACKEND_CPU;
+      options.reference_kernels = variants[v].reference;
+      options.winograd_tile = variants[v].tile;
+      options.keep_winograd_weights = variants[v].keep;
+      options.portable_loops = variants[v].portable;
+      g_autoptr (TunitEngine) engine = cpu_engine_with (&options);
       set_domain (engine, 2);
       float *output = translate (engine, frame, width, height);
       if (reference == NULL) {
@@ -117,12 +131,71 @@ test_fast_paths_match_reference (void)
       double largest = 0;
       for (gsize k = 0; k < n; k++)
         largest = MAX (largest, fabs (output[k] - reference[k]));
-      g_test_message ("%dx%d TUNIT_CPU_WINOGRAD=%s: max |fast - reference| %.3g", width,
-                      height, variants[v] ? variants[v] : "(unset)", largest);
+      g_test_message ("%dx%d %s: max |fast - reference| %.3g", width, height,
+                      variants[v].name, largest);
       g_assert_cmpfloat (largest, <, 1e-4);
       g_free (output);
     }
   }
+}
+
+/* The TUNIT_* switches are read only where a program asks for them, and a
+ * malformed one is an error that leaves the options alone. */
+static void
+test_options_from_environment (void)
+{
+  GError *error = NULL;
+  TunitEngineOptions options = TUNIT_ENGINE_OPTIONS_INIT;
+  g_setenv ("TUNIT_CPU_WINOGRAD", "4", TRUE);
+  g_setenv ("TUNIT_CPU_KEEP_WEIGHTS", "0", TRUE);
+  g_setenv ("TUNIT_VULKAN_CONV_CONFIG", "2", TRUE);
+  g_setenv ("TUNIT_VULKAN_PHASE_SPLIT", "0", TRUE);
+  g_setenv ("TUNIT_VULKAN_PROFILE", "1", TRUE);
+  g_setenv ("TUNIT_VULKAN_DEVICE", "3", TRUE);
+  g_assert_true (tunit_engine_options_read_environment (&options, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (options.winograd_tile, ==, 4);
+  g_assert_false (options.reference_kernels);
+  g_assert_cmpint (options.keep_winograd_weights, ==, -1);
+  g_assert_cmpint (options.vulkan_conv_tile, ==, 3);
+  g_assert_true (options.unfused_upsample);
+  g_assert_true (options.profile);
+  g_assert_cmpint (options.device_index, ==, 3);
+  /* an explicit device wins over TUNIT_VULKAN_DEVICE */
+  options.device_index = 1;
+  g_assert_true (tunit_engine_options_read_environment (&options, &error));
+  g_assert_cmpint (options.device_index, ==, 1);
+
+  const char *bad[][2] = {
+    { "TUNIT_CPU_WINOGRAD", "3" }, { "TUNIT_CPU_KEEP_WEIGHTS", "yes" },
+    { "TUNIT_VULKAN_CONV_CONFIG", "9" }, { "TUNIT_VULKAN_DEVICE", "-2" },
+    { "TUNIT_VULKAN_VALIDATION", "on" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    const char *before = g_getenv (bad[i][0]);
+    g_autofree char *saved = g_strdup (before);
+    g_setenv (bad[i][0], bad[i][1], TRUE);
+    TunitEngineOptions untouched = TUNIT_ENGINE_OPTIONS_INIT;
+    TunitEngineOptions copy = untouched;
+    g_assert_false (tunit_engine_options_read_environment (&copy, &error));
+    g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT);
+    g_assert_nonnull (strstr (error->message, bad[i][0]));
+    g_test_message ("%s", error->message);
+    g_clear_error (&error);
+    g_assert_true (memcmp (&copy, &untouched, sizeof copy) == 0);
+    if (saved != NULL)
+      g_setenv (bad[i][0], saved, TRUE);
+    else
+      g_unsetenv (bad[i][0]);
+  }
+  const char *names[] = { "TUNIT_CPU_WINOGRAD", "TUNIT_CPU_KEEP_WEIGHTS",
+                          "TUNIT_VULKAN_CONV_CONFIG", "TUNIT_VULKAN_PHASE_SPLIT",
+                          "TUNIT_VULKAN_PROFILE", "TUNIT_VULKAN_DEVICE" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_unsetenv (names[i]);
+  /* the engine itself ignores the environment */
+  g_setenv ("TUNIT_CPU_WINOGRAD", "bad", TRUE);
+  g_autoptr (TunitEngine) engine = cpu_engine ();
   g_unsetenv ("TUNIT_CPU_WINOGRAD");
 }
 
@@ -199,6 +272,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/needs-style", test_needs_style);
   g_test_add_func ("/engine/any-size", test_any_size);
   g_test_add_func ("/engine/fast-paths-match-reference", test_fast_paths_match_reference);
+  g_test_add_func ("/engine/options-from-environment", test_options_from_environment);
   g_test_add_func ("/engine/style-changes-output", test_style_changes_output);
   g_test_add_func ("/engine/centroids-roundtrip", test_style_and_centroids_roundtrip);
   g_test_add_func ("/engine/pixels-roundtrip", test_pixels_roundtrip);

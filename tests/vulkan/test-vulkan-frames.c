@@ -123,7 +123,9 @@ run_sequence (TunitModel *model, TunitPrecision precision, int width, int height
   g_autoptr (GError) error = NULL;
   TunitEngineOptions cpu_options = TUNIT_ENGINE_OPTIONS_INIT;
   cpu_options.backend = TUNIT_BACKEND_CPU;
+  /* TUNIT_VULKAN_VALIDATION=1, as meson runs the test */
   TunitEngineOptions vulkan_options = TUNIT_ENGINE_OPTIONS_INIT;
+  g_assert_true (tunit_engine_options_read_environment (&vulkan_options, NULL));
   vulkan_options.backend = TUNIT_BACKEND_VULKAN;
   vulkan_options.precision = precision;
   Pair pair = { .seed = 7, .architecture = tunit_model_get_architecture (model) };
