@@ -219,6 +219,24 @@ char *tunit_vulkan_describe_devices (GError **error);
 
 /* ---------------------------------------------------------------- pixels */
 
+/* The most pixels an image read from a file may have (32 Mi pixels, e.g.
+ * 8192 x 4096): the tunit tool and the element refuse larger images before
+ * decoding them (models/FORMAT.md, "Limits"). */
+#define TUNIT_MAX_IMAGE_PIXELS (G_GINT64_CONSTANT (1) << 25)
+
+typedef enum {
+  TUNIT_IMAGE_FILE_OTHER,       /* neither PNG nor JPEG */
+  TUNIT_IMAGE_FILE_COMPLETE,    /* reaches its end marker (IEND, EOI) */
+  TUNIT_IMAGE_FILE_TRUNCATED,   /* ends before it */
+  TUNIT_IMAGE_FILE_MALFORMED,   /* its chunks or markers do not parse */
+} TunitImageFileCheck;
+
+/* Walks the chunks of a PNG or the markers of a JPEG without decoding:
+ * whether the file is complete, and the width and height its header
+ * declares (0 where it has none). */
+TunitImageFileCheck tunit_image_file_check (const guint8 *data, gsize size,
+                                            guint64 *width, guint64 *height);
+
 /* 8-bit interleaved pixels with `channels` bytes per pixel, red at byte
  * red_offset, green at green_offset, blue at blue_offset, rows `stride`
  * bytes apart  <->  planar [-1, 1] floats. */

@@ -931,7 +931,10 @@ GST_START_TEST (test_change_frame_time)
       break;
     }
     g_free (out);
-    fail_unless (frames < 500, "the large reference never took effect");
+    /* by time, not frames: under the sanitizers a 32x32 frame stays quick
+     * while decoding the large reference is many times slower */
+    fail_unless (g_get_monotonic_time () - changed < 120 * G_USEC_PER_SEC,
+        "the large reference never took effect (%d frames in 120 s)", frames);
   }
   {
     double landed_ms = (g_get_monotonic_time () - changed) / 1000.0;

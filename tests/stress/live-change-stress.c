@@ -8,7 +8,8 @@
  * range, both style sources unset), at random moments.  It asserts: no
  * crash, no error message, no deadlock (a watchdog aborts when no frame
  * arrives for --watchdog-s seconds, or when shutting down takes that long),
- * and no gap between two output frames over --max-gap-ms; it prints the
+ * and no gap between two output frames over --max-gap-ms plus twice the
+ * usual time of a frame (so that the bound holds under a sanitizer too); it prints the
  * largest gap.  --style-only changes nothing but `style` between valid
  * references (what an element without live-change handling also takes),
  * which is how the gap around a style change is compared across versions,
@@ -451,7 +452,7 @@ parse_options (int *argc, char ***argv, Options *options)
     {"interval-ms", 0, 0, G_OPTION_ARG_INT, &options->interval_ms,
         "Mean time between two changes (default 15)", "MS"},
     {"max-gap-ms", 0, 0, G_OPTION_ARG_INT, &options->max_gap_ms,
-        "Largest gap between two frames allowed (default 1000)", "MS"},
+        "Largest gap between two frames allowed beyond twice the usual frame time (default 1000)", "MS"},
     {"watchdog-s", 0, 0, G_OPTION_ARG_INT, &options->watchdog_s,
         "Abort when no frame comes for this long (default 20)", "S"},
     {"width", 0, 0, G_OPTION_ARG_INT, &options->width, "Frame width", "W"},
@@ -622,14 +623,22 @@ main (int argc, char **argv)
   g_mutex_unlock (&seen.lock);
   g_thread_join (watchdog);
 
+  /* The bounds are the stated ones beyond what a frame costs anyway: under
+   * a sanitizer or on a loaded machine every frame is slower, and a change
+   * must not add more than the stated gap to that. */
+  double usual_frame_ms = seen.timed_frames[0] > 0 ?
+      seen.frame_sum_us[0] / 1000.0 / seen.timed_frames[0] : 0.0;
+  double gap_bound_ms = options.max_gap_ms + 2.0 * usual_frame_ms;
+  guint64 shown_needed = MIN ((guint64) options.changes / 10, seen.frames / 5);
+
   g_print ("%d changes (%u invalid), %u warnings, %" G_GUINT64_FORMAT
       " frames, %" G_GUINT64_FORMAT " content changes; largest gap %.1f ms "
-      "(bound %d ms), mean gap %.1f ms; time in tunitfilter: frames that "
+      "(bound %.0f ms), mean gap %.1f ms; time in tunitfilter: frames that "
       "show a change mean %.1f ms, largest %.1f ms, other frames mean %.1f "
       "ms, largest %.1f ms; a change after the run landed in %.0f ms; EOS "
       "and shutdown %.1f ms\n",
       options.changes, invalid, warnings, seen.frames, seen.transitions,
-      seen.largest_gap_us / 1000.0, options.max_gap_ms,
+      seen.largest_gap_us / 1000.0, gap_bound_ms,
       seen.frames > 1 ? seen.gap_sum_us / 1000.0 / (seen.frames - 1) : 0.0,
       seen.timed_frames[1] > 0 ?
       seen.frame_sum_us[1] / 1000.0 / seen.timed_frames[1] : 0.0,
@@ -640,15 +649,18 @@ main (int argc, char **argv)
     g_printerr ("FAIL: only %" G_GUINT64_FORMAT " frames\n", seen.frames);
     ok = FALSE;
   }
-  if (seen.largest_gap_us > (gint64) options.max_gap_ms * 1000) {
-    g_printerr ("FAIL: a gap of %.1f ms between two frames (bound %d ms)\n",
-        seen.largest_gap_us / 1000.0, options.max_gap_ms);
+  if (seen.largest_gap_us / 1000.0 > gap_bound_ms) {
+    g_printerr ("FAIL: a gap of %.1f ms between two frames (bound %.0f ms: "
+        "%d ms + twice the usual %.1f ms of a frame)\n",
+        seen.largest_gap_us / 1000.0, gap_bound_ms, options.max_gap_ms,
+        usual_frame_ms);
     ok = FALSE;
   }
   /* a static picture only changes when the style does; changes faster
    * than their preparation coalesce (the newest wins), so under load not
-   * every one shows, but many must */
-  if (options.style_only && seen.transitions < (guint64) options.changes / 10) {
+   * every one shows, but many must: a tenth of the changes, or a fifth of
+   * the frames where frames are few (a sanitizer build) */
+  if (options.style_only && seen.transitions < shown_needed) {
     g_printerr ("FAIL: the output changed %" G_GUINT64_FORMAT " times for %d "
         "style changes\n", seen.transitions, options.changes);
     ok = FALSE;
