@@ -7,12 +7,11 @@
  * between two frames, and on the same thread as the frames.
  *
  * Every heavy call of the engine runs on this one thread, whoever asks for
- * it and however many frames are in flight: the CPU backend's OpenMP keeps
- * a team of worker threads per thread that starts parallel regions, and
- * those teams spin while idle, so a second calling thread (the streaming
- * thread, a preparation thread) would add a second team spinning on the
- * cores the first one needs.  Built on the public engine calls only: the
- * engine itself stays single-threaded. */
+ * it and however many frames are in flight: the engine is single-threaded,
+ * and the CPU backend's thread pool takes one run at a time (a run asked
+ * for while it is busy goes on the asking thread alone), so a second
+ * calling thread (the streaming thread, a preparation thread) would at
+ * best run its part serially.  Built on the public engine calls only. */
 #include "tunit.h"
 
 typedef enum {

@@ -170,8 +170,8 @@ gboolean tunit_engine_translate (TunitEngine *engine, const float *input,
  * convert the next frame while the engine computes the previous ones
  * ("frames in flight"), and so that every heavy call of the engine
  * (translation, guide, style MLP) runs on one and the same thread whoever
- * asks for it: the CPU backend's OpenMP keeps a team of threads per calling
- * thread, spinning while idle.  Work runs in the order it was queued.  The
+ * asks for it: an engine is not thread-safe, and the CPU backend's thread
+ * pool serves one calling thread at a time.  Work runs in the order it was queued.  The
  * queue owns the engine: once given to the queue, only the queue's thread
  * runs it.  The queue's calls may come from any one thread at a time. */
 typedef struct _TunitFrameQueue TunitFrameQueue;

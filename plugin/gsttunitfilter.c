@@ -69,7 +69,7 @@
  *   every heavy call of that engine, in order: translations, the guide,
  *   the style MLP; also the first style of start() and the style of an
  *   engine the preparer made.  Nothing else calls into an engine's
- *   network, so the CPU backend's OpenMP has one team per engine.
+ *   network, so each CPU backend's thread pool serves that thread alone.
  * - The application's thread runs start()/stop().
  * Only start()/stop() (no data flow) and the streaming thread touch the
  * streaming state of the element. */
