@@ -57,14 +57,26 @@ read_architecture (GHashTable *metadata, TunitArchitecture *architecture, GError
                  version, FORMAT_VERSION);
     return FALSE;
   }
-  return read_metadata_int (metadata, "tunit.img_size", 16, 4096, &architecture->img_size, error)
-      && read_metadata_int (metadata, "tunit.style_dim", 1, 65536, &architecture->style_dim, error)
-      && read_metadata_int (metadata, "tunit.nf", 1, 4096, &architecture->nf, error)
-      && read_metadata_int (metadata, "tunit.n_downs", 0, 8, &architecture->n_downs, error)
-      && read_metadata_int (metadata, "tunit.n_res", 0, 64, &architecture->n_res, error)
-      && read_metadata_int (metadata, "tunit.mlp_dim", 1, 65536, &architecture->mlp_dim, error)
-      && read_metadata_int (metadata, "tunit.mlp_layers", 2, 64, &architecture->mlp_layers, error)
-      && read_metadata_int (metadata, "tunit.num_domains", 1, 65536, &architecture->num_domains, error);
+  /* The ranges are the ones models/FORMAT.md gives.  img_size is bounded
+   * through n_downs: a reference image is resized to img_size x img_size
+   * and the guiding network's first activation takes img_size^2 x 64
+   * floats, 256 MiB at the largest. */
+  if (!read_metadata_int (metadata, "tunit.img_size", 32, 1024, &architecture->img_size, error)
+      || !read_metadata_int (metadata, "tunit.style_dim", 1, 65536, &architecture->style_dim, error)
+      || !read_metadata_int (metadata, "tunit.nf", 1, 4096, &architecture->nf, error)
+      || !read_metadata_int (metadata, "tunit.n_downs", 1, 6, &architecture->n_downs, error)
+      || !read_metadata_int (metadata, "tunit.n_res", 0, 64, &architecture->n_res, error)
+      || !read_metadata_int (metadata, "tunit.mlp_dim", 1, 65536, &architecture->mlp_dim, error)
+      || !read_metadata_int (metadata, "tunit.mlp_layers", 2, 64, &architecture->mlp_layers, error)
+      || !read_metadata_int (metadata, "tunit.num_domains", 1, 65536, &architecture->num_domains, error))
+    return FALSE;
+  if (architecture->img_size != 16 << architecture->n_downs) {
+    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT,
+                 "model metadata 'tunit.img_size' = %d does not match 'tunit.n_downs' = %d "
+                 "(img_size is 16 * 2^n_downs)", architecture->img_size, architecture->n_downs);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Aligned little-endian F32 data can be used where it lies (the file is

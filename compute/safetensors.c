@@ -6,10 +6,23 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
-/* A header larger than this is not a model file we would write; refusing it
- * keeps a hostile length from making us parse hundreds of megabytes. */
-#define MAX_HEADER_BYTES (64u * 1024u * 1024u)
-#define MAX_TENSORS 100000
+/* Bounds on the untrusted header, all checked before the JSON parser sees
+ * it (models/FORMAT.md lists them).  A TUNIT model has at most about a
+ * thousand tensors (n_res and mlp_layers are at most 64) and a header of a
+ * few hundred KiB; the bounds leave room for that many times over. */
+#define MAX_HEADER_BYTES (16u * 1024u * 1024u)
+#define MAX_TENSORS 10000
+/* The format nests three deep (root, tensor entry, shape).  json-glib's
+ * parser recurses once per level, so an unbounded depth is a stack
+ * overflow; and it allocates a node per name and value, so their count is bounded
+ * too. */
+#define MAX_HEADER_DEPTH 8
+#define MAX_HEADER_TOKENS (256u * 1024u)
+/* The largest tensor of the official img_size-256 model has 2.4 million
+ * elements and the whole model 30 million; these bounds keep a crafted file
+ * (or one that is not a TUNIT model) from making us convert gigabytes. */
+#define MAX_TENSOR_ELEMENTS (G_GUINT64_CONSTANT (1) << 28)
+#define MAX_MODEL_ELEMENTS (G_GUINT64_CONSTANT (1) << 30)
 
 static void
 tensor_free (gpointer data)
@@ -92,8 +105,9 @@ parse_shape (const char *name, JsonNode *node, SafetensorsTensor *tensor, GError
     if (!node_to_size (json_array_get_element (shape, i), &dim))
       return format_error (error, "tensor '%s' has a shape entry that is not a non-negative integer", name);
     tensor->dims[i] = dim;
-    if (dim != 0 && tensor->n_elements > G_MAXSIZE / (guint64) dim)
-      return format_error (error, "tensor '%s' has a shape too large to address", name);
+    if (dim != 0 && tensor->n_elements > MAX_TENSOR_ELEMENTS / (guint64) dim)
+      return format_error (error, "tensor '%s' has more than %" G_GUINT64_FORMAT
+                           " elements", name, MAX_TENSOR_ELEMENTS);
     tensor->n_elements *= dim;
   }
   return TRUE;
@@ -185,12 +199,62 @@ check_no_overlap (SafetensorsFile *file, GError **error)
   return TRUE;
 }
 
+/* One pass over the header text, without recursion, before any parser
+ * sees it: the nesting depth, the number of tokens (names and values) and
+ * the number of top-level members (the tensors and __metadata__) must stay
+ * within the bounds above.  Brackets and commas inside strings do not
+ * count.  Whether the text is JSON at all is the parser's job; this only
+ * keeps the parser's stack and memory bounded. */
+static gboolean
+check_header_bounds (const char *header, gsize header_size, GError **error)
+{
+  guint depth = 0;
+  gsize tokens = 0, top_level_members = 1;
+  gboolean in_string = FALSE, in_token = FALSE;
+  for (gsize i = 0; i < header_size; i++) {
+    char c = header[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;            /* the escaped character cannot end the string */
+      else if (c == '"')
+        in_string = FALSE;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+      continue;
+    if (c == ',' || c == ':' || c == ']' || c == '}') {
+      in_token = FALSE;
+      if (c == ']' || c == '}')
+        depth -= depth > 0;
+      else if (c == ',' && depth == 1 && ++top_level_members > MAX_TENSORS + 1)
+        return format_error (error, "header lists more than %d tensors", MAX_TENSORS);
+      continue;
+    }
+    /* the first character of a name or value: a string, number, literal,
+     * array or object */
+    if (!in_token && ++tokens > MAX_HEADER_TOKENS)
+      return format_error (error, "header holds more than %u names and values",
+                           MAX_HEADER_TOKENS);
+    in_token = TRUE;
+    if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > MAX_HEADER_DEPTH)
+        return format_error (error, "header nests deeper than %d levels", MAX_HEADER_DEPTH);
+      in_token = FALSE;
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 parse_header (SafetensorsFile *file, const char *header, gsize header_size,
               const guint8 *data, gsize data_size, GError **error)
 {
   if (!g_utf8_validate (header, header_size, NULL))
     return format_error (error, "header is not UTF-8 text");
+  if (!check_header_bounds (header, header_size, error))
+    return FALSE;
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) json_error = NULL;
   if (!json_parser_load_from_data (parser, header, header_size, &json_error))
@@ -200,8 +264,7 @@ parse_header (SafetensorsFile *file, const char *header, gsize header_size,
     return format_error (error, "header is not a JSON object");
   JsonObject *object = json_node_get_object (root);
   g_autoptr (GList) members = json_object_get_members (object);
-  if (g_list_length (members) > MAX_TENSORS)
-    return format_error (error, "header lists more than %d tensors", MAX_TENSORS);
+  guint64 total_elements = 0;
   for (GList *l = members; l != NULL; l = l->next) {
     const char *name = l->data;
     JsonNode *node = json_object_get_member (object, name);
@@ -216,6 +279,10 @@ parse_header (SafetensorsFile *file, const char *header, gsize header_size,
     if (!parse_tensor (name, node, data, data_size, tensor, error))
       return FALSE;
     g_hash_table_insert (file->by_name, tensor->name, tensor);
+    total_elements += tensor->n_elements;
+    if (total_elements > MAX_MODEL_ELEMENTS)
+      return format_error (error, "the tensors hold more than %" G_GUINT64_FORMAT
+                           " elements in all", MAX_MODEL_ELEMENTS);
   }
   return check_no_overlap (file, error);
 }

@@ -176,11 +176,78 @@ gboolean tunit_engine_translate (TunitEngine *engine, const float *input,
                                  int width, int height, float *output,
                                  GError **error);
 
+/* ------------------------------------------------------ frames in flight */
+
+/* A frame queue runs an engine on a thread of its own, so that a caller can
+ * convert the next frame while the engine computes the previous ones
+ * ("frames in flight"), and so that every heavy call of the engine
+ * (translation, guide, style MLP) runs on one and the same thread whoever
+ * asks for it: an engine is not thread-safe, and the CPU backend's thread
+ * pool serves one calling thread at a time.  Work runs in the order it was queued.  The
+ * queue owns the engine: once given to the queue, only the queue's thread
+ * runs it.  The queue's calls may come from any one thread at a time. */
+typedef struct _TunitFrameQueue TunitFrameQueue;
+
+/* Takes ownership of engine. */
+TunitFrameQueue *tunit_frame_queue_new (TunitEngine *engine);
+/* Finishes the work already queued, then frees the queue and its engine. */
+void tunit_frame_queue_free (TunitFrameQueue *queue);
+
+/* The queue's engine, for its constant properties only (model, backend
+ * name, description); its work goes through the queue. */
+TunitEngine *tunit_frame_queue_get_engine (TunitFrameQueue *queue);
+
+/* Queues the translation of a width x height planar frame into output, as
+ * tunit_engine_translate does it.  Never blocks.  input and output must stay
+ * valid and untouched until tunit_frame_queue_wait has returned the frame. */
+void tunit_frame_queue_submit (TunitFrameQueue *queue, const float *input,
+                               int width, int height, float *output,
+                               gpointer user_data);
+
+/* Frames submitted and not yet waited for. */
+guint tunit_frame_queue_get_in_flight (TunitFrameQueue *queue);
+
+/* Waits for the oldest frame in flight.  Sets *user_data to what it was
+ * submitted with and *compute_us to the engine's time on it (both
+ * nullable).  Returns FALSE with the engine's error when the translation
+ * failed, or with TUNIT_ERROR_ARGUMENT when no frame is in flight. */
+gboolean tunit_frame_queue_wait (TunitFrameQueue *queue, gpointer *user_data,
+                                 gint64 *compute_us, GError **error);
+
+/* Runs func (engine, user_data) on the queue's thread after everything
+ * queued before it and before anything queued after it (the way to change
+ * the engine's style between two frames), then destroy (user_data). */
+typedef void (*TunitEngineFunc) (TunitEngine *engine, gpointer user_data);
+void tunit_frame_queue_call (TunitFrameQueue *queue, TunitEngineFunc func,
+                             gpointer user_data, GDestroyNotify destroy);
+
+/* Like tunit_frame_queue_call, and waits until func has returned. */
+void tunit_frame_queue_run (TunitFrameQueue *queue, TunitEngineFunc func,
+                            gpointer user_data);
+
 /* Lists the Vulkan devices as text lines (index, name, type, features).
  * Returns NULL with an error when Vulkan is unavailable. */
 char *tunit_vulkan_describe_devices (GError **error);
 
 /* ---------------------------------------------------------------- pixels */
+
+/* The most pixels an image read from a file may have (32 Mi pixels, e.g.
+ * 8192 x 4096): the tunit tool and the element refuse larger images before
+ * decoding them (models/FORMAT.md, "Limits"). */
+#define TUNIT_MAX_IMAGE_PIXELS (G_GINT64_CONSTANT (1) << 25)
+
+typedef enum {
+  TUNIT_IMAGE_FILE_OTHER,       /* neither PNG nor JPEG */
+  TUNIT_IMAGE_FILE_COMPLETE,    /* reaches its end marker (IEND, EOI) */
+  TUNIT_IMAGE_FILE_TRUNCATED,   /* ends before it */
+  TUNIT_IMAGE_FILE_MALFORMED,   /* its chunks or markers do not parse */
+} TunitImageFileCheck;
+
+/* Walks the chunks of a PNG or the markers of a JPEG without decoding:
+ * whether the file is complete, and the width and height its header
+ * declares (0 where it has none). */
+TunitImageFileCheck tunit_image_file_check (const guint8 *data, gsize size,
+                                            guint64 *width, guint64 *height);
 
 /* 8-bit interleaved pixels with `channels` bytes per pixel, red at byte
  * red_offset, green at green_offset, blue at blue_offset, rows `stride`
@@ -194,6 +261,47 @@ void tunit_pixels_to_planar (const guint8 *pixels, const TunitPixelLayout *layou
                              float *planar);
 void tunit_planar_to_pixels (const float *planar, const TunitPixelLayout *layout,
                              guint8 *pixels);
+
+/* Pictures of any common 8-bit layout: packed RGB in any order, planar YUV
+ * (I420, YV12), semi-planar YUV (NV12, NV21), packed YUV 4:2:2 (YUY2, UYVY,
+ * YVYU).  A layout says where each of three components (R, G, B, or Y, U,
+ * V) lives, which is what GStreamer's video format descriptions give. */
+typedef struct {
+  int plane;     /* index of the plane holding it */
+  int offset;    /* byte offset of a row's first sample */
+  int step;      /* bytes from one sample to the next along a row */
+  int x_shift;   /* log2 of the horizontal subsampling (NV12's U, V: 1) */
+  int y_shift;   /* log2 of the vertical subsampling (NV12: 1, YUY2: 0) */
+} TunitComponent;
+
+typedef enum {
+  TUNIT_COLOR_RGB,
+  TUNIT_COLOR_YUV,
+} TunitColorModel;
+
+typedef struct {
+  int width, height;
+  TunitColorModel color;
+  TunitComponent components[3];   /* R, G, B or Y, U, V */
+  int strides[4];                 /* bytes from one row to the next, per plane */
+  /* YUV only: the matrix, as the luma weights of red and blue (BT.601:
+   * 0.299, 0.114; BT.709: 0.2126, 0.0722), and the range (full: 0..255,
+   * else Y 16..235 and U, V 16..240). */
+  double kr, kb;
+  gboolean full_range;
+  /* where a chroma sample sits: on the first luma sample it covers
+   * (cosited) or in the middle of them */
+  gboolean chroma_cosited_x, chroma_cosited_y;
+} TunitImageLayout;
+
+/* planes[i] points at plane i's first row.  Only the three components are
+ * read or written (alpha and padding bytes are left alone).  Subsampled
+ * chroma is interpolated linearly on the way in and low-pass filtered on
+ * the way out; values out of the RGB cube are clamped. */
+void tunit_image_to_planar (const guint8 *const planes[4],
+                            const TunitImageLayout *layout, float *planar);
+void tunit_planar_to_image (const float *planar, const TunitImageLayout *layout,
+                            guint8 *const planes[4]);
 
 /* Bilinear resize of a planar image (area-averaging when shrinking). */
 void tunit_planar_resize (const float *src, int src_width, int src_height,

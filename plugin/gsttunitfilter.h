@@ -7,6 +7,7 @@
 #include <gst/video/video.h>
 #include <gst/video/gstvideofilter.h>
 
+#include "preparer.h"
 #include "tunit.h"
 
 G_BEGIN_DECLS
@@ -16,52 +17,58 @@ G_DECLARE_FINAL_TYPE (GstTunitFilter, gst_tunit_filter, GST, TUNIT_FILTER, GstVi
 
 #define GST_TYPE_TUNIT_BACKEND (gst_tunit_backend_get_type ())
 GType gst_tunit_backend_get_type (void);
+#define GST_TYPE_TUNIT_PRECISION (gst_tunit_precision_get_type ())
+GType gst_tunit_precision_get_type (void);
 
-/* Where the style code comes from; the property set last wins. */
-typedef enum {
-  GST_TUNIT_STYLE_SOURCE_NONE,
-  GST_TUNIT_STYLE_SOURCE_REFERENCE,
-  GST_TUNIT_STYLE_SOURCE_DOMAIN,
-} GstTunitStyleSource;
+GST_ELEMENT_REGISTER_DECLARE (tunitfilter);
 
 struct _GstTunitFilter {
   GstVideoFilter parent;
 
-  /* Properties, protected by the object lock. */
-  gchar *model_path;
+  /* Properties, protected by the object lock.  Setters only record: a
+   * change that needs preparation bumps its request counter and hands a
+   * snapshot of the settings to the preparer. */
+  gchar *model_path;          /* NULL: $TUNIT_MODEL, else the installed model */
   gchar *style_path;
   gint domain;
   TunitBackendKind backend;
   gint device;
+  guint threads;
+  TunitPrecision precision;
+  /* the TUNIT_* tuning and debugging switches, read at each start() */
+  TunitEngineOptions environment_options;
   guint processing_size;
   gdouble strength;
-  /* The style request: source and a counter bumped on every change of
-   * `style` or `domain`.  Setters only record it; the streaming thread
-   * (the only one that touches the engine) applies it. */
+  guint max_in_flight;        /* 0: automatic */
+  guint statistics_interval;
   GstTunitStyleSource style_source;
-  guint64 style_request;
+  guint64 engine_request;     /* bumped by model, backend, device, threads, precision */
+  guint64 style_request;      /* bumped by style, domain */
+  GstTunitPreparer *preparer; /* between start() and stop() */
 
-  /* Streaming state: touched only in start/stop/set_info (no data flow)
-   * and in the streaming thread. */
-  TunitModel *model;
-  TunitEngine *engine;
-  gchar *loaded_model_path;   /* path `model` had at start(), for messages */
-  guint64 style_applied;      /* value of style_request last applied */
-  gboolean have_style;        /* the engine has a style */
-  float *style_code;          /* style_dim floats, scratch */
-
+  /* Streaming state: touched only in start/stop (no data flow) and in the
+   * streaming thread. */
+  TunitFrameQueue *queue;     /* the engine in use, on a thread of its own */
+  TunitModel *model;          /* its model */
+  gchar *model_in_use;        /* its path, for messages */
+  gboolean on_vulkan;         /* it runs on Vulkan */
+  gboolean have_style;        /* a style is set or queued on it */
+  GstTunitPrepared *next_engine;  /* waits for the frames in flight */
+  GQueue in_flight;           /* frames submitted, oldest first */
+  GQueue spare_slots;         /* their buffers, for reuse */
   GstVideoInfo info;
-  TunitPixelLayout layout;
-  float *frame_in;            /* 3 * width * height, the frame as planar */
-  float *frame_out;           /* 3 * width * height, the translation */
-  float *net_in, *net_out;    /* 3 * net_width * net_height when scaled */
-  gint net_width, net_height; /* size of net_in/net_out */
+  TunitImageLayout layout;
 
-  /* Processing time, for the LATENCY query.  Protected by latency_lock. */
-  GMutex latency_lock;
-  GstClockTime proc_avg;      /* moving average */
+  /* Statistics and latency, protected by stats_lock. */
+  GMutex stats_lock;
+  guint64 frames, dropped;
+  gint64 total_us, max_us;    /* processing time of the frames */
+  guint64 frames_reported;    /* `frames` at the last statistics message */
+  GstClockTime frame_duration;
+  GstClockTime proc_avg;      /* moving average of the processing time */
   GstClockTime proc_peak;     /* decaying maximum */
   GstClockTime latency;       /* value reported to LATENCY queries */
+  guint latency_depth;        /* frames in flight `latency` was computed for */
 };
 
 G_END_DECLS

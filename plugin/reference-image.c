@@ -1,9 +1,18 @@
 /* reference-image.c - decode a style reference image with GStreamer:
  *   filesrc ! decodebin ! videoconvert ! video/x-raw,format=RGB ! appsink
  * then convert to planar floats and resize with libtunit, so the picture
- * the guiding network sees is the one the `tunit` tool would give it. */
+ * the guiding network sees is the one the `tunit` tool would give it.
+ *
+ * The file is untrusted.  An image of more than TUNIT_MAX_IMAGE_PIXELS is
+ * refused before it is decoded: for PNG and JPEG from the file's header,
+ * for any other format when the decoder proposes its output caps (the
+ * caps are refused, so the decoder never allocates the picture).  A PNG
+ * or JPEG that ends before its end marker is refused too: GStreamer's
+ * decoders give a picture (partly grey) from a truncated file without a
+ * word. */
 #include "reference-image.h"
 
+#include <string.h>
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
 
@@ -14,7 +23,80 @@
 typedef struct {
   GstElement *convert;
   gboolean linked;
+  /* set by the caps check in the streaming thread, read after the error
+   * message it causes has come through the bus */
+  gint refused_width, refused_height;
 } PadAddedData;
+
+/* -------------------------------------------- what the file's header says */
+
+/* PNG and JPEG files must be complete and within the pixel bound (the
+ * check is libtunit's, so the tunit tool refuses the same files); other
+ * formats are checked by their decoder and the caps check below. */
+static gboolean
+check_file (const gchar *path, GError **error)
+{
+  GError *map_error = NULL;
+  GMappedFile *mapped = g_mapped_file_new (path, FALSE, &map_error);
+  const guint8 *data;
+  gsize size;
+  guint64 width = 0, height = 0;
+  TunitImageFileCheck check;
+
+  if (mapped == NULL) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ,
+        "cannot read reference image '%s': %s", path, map_error->message);
+    g_error_free (map_error);
+    return FALSE;
+  }
+  data = (const guint8 *) g_mapped_file_get_contents (mapped);
+  size = g_mapped_file_get_length (mapped);
+  check = tunit_image_file_check (data, size, &width, &height);
+  g_mapped_file_unref (mapped);
+
+  if (check == TUNIT_IMAGE_FILE_TRUNCATED || check == TUNIT_IMAGE_FILE_MALFORMED) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "cannot read reference image '%s': the file is %s", path,
+        check == TUNIT_IMAGE_FILE_TRUNCATED ? "truncated" : "malformed");
+    return FALSE;
+  }
+  if (width * height > TUNIT_MAX_IMAGE_PIXELS) {
+    g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+        "cannot read reference image '%s': it is %" G_GUINT64_FORMAT "x%"
+        G_GUINT64_FORMAT " pixels, more than the %" G_GINT64_FORMAT
+        " a reference may have", path, width, height, TUNIT_MAX_IMAGE_PIXELS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* On videoconvert's sink pad: refuses caps of more than
+ * TUNIT_MAX_IMAGE_PIXELS, so that the decoder's negotiation fails before
+ * it allocates the picture. */
+static GstPadProbeReturn
+refuse_large_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  PadAddedData *data = user_data;
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY (info);
+  GstCaps *caps;
+  GstStructure *structure;
+  gint width, height;
+
+  if (GST_QUERY_TYPE (query) != GST_QUERY_ACCEPT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_query_parse_accept_caps (query, &caps);
+  if (caps == NULL || gst_caps_get_size (caps) == 0)
+    return GST_PAD_PROBE_OK;
+  structure = gst_caps_get_structure (caps, 0);
+  if (!gst_structure_get_int (structure, "width", &width)
+      || !gst_structure_get_int (structure, "height", &height)
+      || (gint64) width * height <= TUNIT_MAX_IMAGE_PIXELS)
+    return GST_PAD_PROBE_OK;
+  data->refused_width = width;
+  data->refused_height = height;
+  gst_query_set_accept_caps_result (query, FALSE);
+  return GST_PAD_PROBE_HANDLED;
+}
 
 static void
 on_pad_added (GstElement *decodebin, GstPad *pad, PadAddedData *data)
@@ -78,7 +160,14 @@ decode_first_frame (const gchar *path, GError **error)
   gst_element_link (convert, sink);
   data.convert = convert;
   data.linked = FALSE;
+  data.refused_width = data.refused_height = 0;
   g_signal_connect (decode, "pad-added", G_CALLBACK (on_pad_added), &data);
+  {
+    GstPad *convert_sink = gst_element_get_static_pad (convert, "sink");
+    gst_pad_add_probe (convert_sink, GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM,
+        refuse_large_caps, &data, NULL);
+    gst_object_unref (convert_sink);
+  }
 
   bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PAUSED);
@@ -95,7 +184,12 @@ decode_first_frame (const gchar *path, GError **error)
       case GST_MESSAGE_ERROR:{
         GError *err = NULL;
         gst_message_parse_error (msg, &err, NULL);
-        if (!data.linked && g_error_matches (err, GST_STREAM_ERROR,
+        if (data.refused_width > 0)
+          g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE,
+              "cannot read reference image '%s': it is %dx%d pixels, more than "
+              "the %" G_GINT64_FORMAT " a reference may have", path,
+              data.refused_width, data.refused_height, TUNIT_MAX_IMAGE_PIXELS);
+        else if (!data.linked && g_error_matches (err, GST_STREAM_ERROR,
                 GST_STREAM_ERROR_TYPE_NOT_FOUND))
           g_set_error (error, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE,
               "cannot read reference image '%s': not an image file "
@@ -163,6 +257,8 @@ gst_tunit_reference_image_load (const gchar *path, gint size, GError **error)
     return NULL;
   }
 
+  if (!check_file (path, error))
+    return NULL;
   sample = decode_first_frame (path, error);
   if (sample == NULL)
     return NULL;

@@ -8,6 +8,7 @@
 #include <string.h>
 /* jpeglib.h needs FILE declared first */
 #include <jpeglib.h>
+#include <jerror.h>
 #include <png.h>
 
 #define MAX_DIMS 8
@@ -27,6 +28,25 @@ file_error (GError **error, const char *path, const char *what)
   return FALSE;
 }
 
+/* Checked before anything of the image's size is allocated. */
+static gboolean
+check_image_size (const char *path, const char *kind, guint64 width, guint64 height,
+                  GError **error)
+{
+  if (width == 0 || height == 0) {
+    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT, "%s: the %s has no pixels", path, kind);
+    return FALSE;
+  }
+  if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE || width * height > TUNIT_MAX_IMAGE_PIXELS) {
+    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT,
+                 "%s: the %s is %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT " pixels; images "
+                 "of at most %" G_GINT64_FORMAT " pixels (and %d a side) are read",
+                 path, kind, width, height, TUNIT_MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 rgb_to_image (const guint8 *rgb, int width, int height, CliImage *image)
 {
@@ -41,18 +61,17 @@ rgb_to_image (const guint8 *rgb, int width, int height, CliImage *image)
 /* ------------------------------------------------------------------ PNG */
 
 static gboolean
-load_png (const char *path, CliImage *image, GError **error)
+decode_png (const char *path, const guint8 *data, gsize size, CliImage *image, GError **error)
 {
   png_image png;
   memset (&png, 0, sizeof png);
   png.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file (&png, path))
+  if (!png_image_begin_read_from_memory (&png, data, size))
     return file_error (error, path, png.message);
   png.format = PNG_FORMAT_RGB;
-  if (png.width == 0 || png.height == 0 || png.width > MAX_IMAGE_SIDE
-      || png.height > MAX_IMAGE_SIDE) {
+  if (!check_image_size (path, "PNG", png.width, png.height, error)) {
     png_image_free (&png);
-    return file_error (error, path, "PNG size out of range");
+    return FALSE;
   }
   g_autofree guint8 *rgb = g_malloc (PNG_IMAGE_SIZE (png));
   if (!png_image_finish_read (&png, NULL, rgb, 0, NULL)) {
@@ -93,34 +112,40 @@ jpeg_error_exit (j_common_ptr info)
   longjmp (error->jump, 1);
 }
 
-static gboolean
-load_jpeg (const char *path, CliImage *image, GError **error)
+/* libjpeg only warns when the data ends early and fills the rest of the
+ * picture with grey; a truncated file is an error for us. */
+static void
+jpeg_emit_message (j_common_ptr info, int level)
 {
-  FILE *file = fopen (path, "rb");
-  if (file == NULL)
-    return file_error (error, path, g_strerror (errno));
+  if (level < 0 && info->err->msg_code == JWRN_JPEG_EOF)
+    jpeg_error_exit (info);
+}
+
+static gboolean
+decode_jpeg (const char *path, const guint8 *data, gsize size, CliImage *image, GError **error)
+{
   struct jpeg_decompress_struct info;
   JpegError jpeg_error;
   guint8 *volatile rgb = NULL;
   info.err = jpeg_std_error (&jpeg_error.manager);
   jpeg_error.manager.error_exit = jpeg_error_exit;
+  jpeg_error.manager.emit_message = jpeg_emit_message;
   if (setjmp (jpeg_error.jump)) {
     jpeg_destroy_decompress (&info);
-    fclose (file);
     g_free (rgb);
     g_autofree char *message = g_strdup_printf ("broken JPEG (%s)", jpeg_error.message);
     return file_error (error, path, message);
   }
   jpeg_create_decompress (&info);
-  jpeg_stdio_src (&info, file);
+  jpeg_mem_src (&info, data, size);
   jpeg_read_header (&info, TRUE);
+  /* before jpeg_start_decompress, which allocates for the whole image */
+  if (!check_image_size (path, "JPEG", info.image_width, info.image_height, error)) {
+    jpeg_destroy_decompress (&info);
+    return FALSE;
+  }
   info.out_color_space = JCS_RGB;
   jpeg_start_decompress (&info);
-  if (info.output_width > MAX_IMAGE_SIDE || info.output_height > MAX_IMAGE_SIDE) {
-    jpeg_destroy_decompress (&info);
-    fclose (file);
-    return file_error (error, path, "JPEG size out of range");
-  }
   gsize stride = (gsize) info.output_width * 3;
   rgb = g_malloc (stride * info.output_height);
   while (info.output_scanline < info.output_height) {
@@ -130,7 +155,6 @@ load_jpeg (const char *path, CliImage *image, GError **error)
   jpeg_finish_decompress (&info);
   int width = info.output_width, height = info.output_height;
   jpeg_destroy_decompress (&info);
-  fclose (file);
   rgb_to_image (rgb, width, height, image);
   g_free (rgb);
   return TRUE;
@@ -209,14 +233,10 @@ parse_npy_shape (const char *header, int *n_dims, gint64 *dims, gsize *count)
 }
 
 gboolean
-cli_npy_load (const char *path, int *n_dims, gint64 *dims, float **values, gsize *count,
-              GError **error)
+cli_npy_parse (const char *path, const guint8 *data, gsize length, int *n_dims, gint64 *dims,
+               float **values, gsize *count, GError **error)
 {
-  g_autofree char *contents = NULL;
-  gsize length;
-  g_autoptr (GError) read_error = NULL;
-  if (!g_file_get_contents (path, &contents, &length, &read_error))
-    return file_error (error, path, read_error->message);
+  const char *contents = (const char *) data;
   if (length < 10 || memcmp (contents, "\x93NUMPY", 6) != 0)
     return npy_error (error, path, "no NUMPY magic");
   int major = (guint8) contents[6];
@@ -246,6 +266,31 @@ cli_npy_load (const char *path, int *n_dims, gint64 *dims, float **values, gsize
   *values = g_new (float, MAX (*count, 1));
   memcpy (*values, contents + data_offset, *count * 4);
   return TRUE;
+}
+
+/* The file's bytes, mapped read-only; NULL with an error. */
+static GBytes *
+map_file (const char *path, GError **error)
+{
+  g_autoptr (GError) map_error = NULL;
+  g_autoptr (GMappedFile) mapped = g_mapped_file_new (path, FALSE, &map_error);
+  if (mapped == NULL) {
+    file_error (error, path, map_error->message);
+    return NULL;
+  }
+  return g_mapped_file_get_bytes (mapped);
+}
+
+gboolean
+cli_npy_load (const char *path, int *n_dims, gint64 *dims, float **values, gsize *count,
+              GError **error)
+{
+  g_autoptr (GBytes) bytes = map_file (path, error);
+  if (bytes == NULL)
+    return FALSE;
+  gsize length;
+  const guint8 *data = g_bytes_get_data (bytes, &length);
+  return cli_npy_parse (path, data, length, n_dims, dims, values, count, error);
 }
 
 gboolean
@@ -279,19 +324,24 @@ cli_npy_save (const char *path, int n_dims, const gint64 *dims, const float *val
 /* ---------------------------------------------------------------- glue */
 
 static gboolean
-load_npy_image (const char *path, CliImage *image, GError **error)
+decode_npy_image (const char *path, const guint8 *data, gsize size, CliImage *image,
+                  GError **error)
 {
   int n_dims;
   gint64 dims[MAX_DIMS];
   float *values;
   gsize count;
-  if (!cli_npy_load (path, &n_dims, dims, &values, &count, error))
+  if (!cli_npy_parse (path, data, size, &n_dims, dims, &values, &count, error))
     return FALSE;
   const gint64 *chw = n_dims == 4 ? dims + 1 : dims;
   if (!((n_dims == 4 && dims[0] == 1) || n_dims == 3) || chw[0] != 3 || chw[1] < 1
       || chw[2] < 1) {
     g_free (values);
     return npy_error (error, path, "an image must have shape [1,3,H,W] or [3,H,W]");
+  }
+  if (!check_image_size (path, ".npy image", chw[2], chw[1], error)) {
+    g_free (values);
+    return FALSE;
   }
   image->height = (int) chw[1];
   image->width = (int) chw[2];
@@ -301,23 +351,41 @@ load_npy_image (const char *path, CliImage *image, GError **error)
 }
 
 gboolean
-cli_image_load (const char *path, CliImage *image, GError **error)
+cli_image_decode (const char *path, const guint8 *data, gsize size, CliImage *image,
+                  GError **error)
 {
-  guint8 magic[8] = { 0 };
-  FILE *file = fopen (path, "rb");
-  if (file == NULL)
-    return file_error (error, path, g_strerror (errno));
-  size_t got = fread (magic, 1, sizeof magic, file);
-  fclose (file);
-  if (got >= 6 && memcmp (magic, "\x93NUMPY", 6) == 0)
-    return load_npy_image (path, image, error);
-  if (got >= 8 && memcmp (magic, "\x89PNG\r\n\x1a\n", 8) == 0)
-    return load_png (path, image, error);
-  if (got >= 3 && magic[0] == 0xff && magic[1] == 0xd8 && magic[2] == 0xff)
-    return load_jpeg (path, image, error);
+  guint64 width, height;
+  TunitImageFileCheck check = tunit_image_file_check (data, size, &width, &height);
+  if (check == TUNIT_IMAGE_FILE_TRUNCATED || check == TUNIT_IMAGE_FILE_MALFORMED) {
+    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT, "%s: the %s file is %s", path,
+                 data[0] == 0xff ? "JPEG" : "PNG",
+                 check == TUNIT_IMAGE_FILE_TRUNCATED ? "truncated" : "malformed");
+    return FALSE;
+  }
+  /* the size the header declares, before a decoder allocates for it */
+  if (check == TUNIT_IMAGE_FILE_COMPLETE
+      && !check_image_size (path, data[0] == 0xff ? "JPEG" : "PNG", width, height, error))
+    return FALSE;
+  if (size >= 6 && memcmp (data, "\x93NUMPY", 6) == 0)
+    return decode_npy_image (path, data, size, image, error);
+  if (size >= 8 && memcmp (data, "\x89PNG\r\n\x1a\n", 8) == 0)
+    return decode_png (path, data, size, image, error);
+  if (size >= 3 && data[0] == 0xff && data[1] == 0xd8 && data[2] == 0xff)
+    return decode_jpeg (path, data, size, image, error);
   g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT,
                "%s: not a PNG, JPEG or .npy file", path);
   return FALSE;
+}
+
+gboolean
+cli_image_load (const char *path, CliImage *image, GError **error)
+{
+  g_autoptr (GBytes) bytes = map_file (path, error);
+  if (bytes == NULL)
+    return FALSE;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  return cli_image_decode (path, data, size, image, error);
 }
 
 gboolean

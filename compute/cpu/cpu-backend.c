@@ -332,7 +332,9 @@ cpu_graph_new (TunitBackend *backend, const TunitGraph *lowered, TunitGraphUse u
 static void
 cpu_free (TunitBackend *backend)
 {
-  g_free (backend);
+  CpuBackend *self = (CpuBackend *) backend;
+  cpu_thread_pool_free (self->cpu.pool);
+  g_free (self);
 }
 
 static const TunitBackendVTable cpu_vtable = {
@@ -381,14 +383,15 @@ tunit_cpu_backend_new (const TunitEngineOptions *options, GError **error)
   self->base.vtable = &cpu_vtable;
   self->base.name = "cpu";
   self->options = *options;
-  self->cpu.threads = tunit_cpu_threads_init (options->threads);
+  self->cpu.pool = cpu_thread_pool_new (tunit_cpu_threads_init (options->threads),
+                                        tunit_cpu_worker_thread_start, NULL, error);
+  if (self->cpu.pool == NULL) {
+    g_free (self);
+    return NULL;
+  }
+  int threads = self->cpu.threads = cpu_thread_pool_threads (self->cpu.pool);
   self->cpu.isa = options->portable_loops ? TUNIT_CPU_ISA_GENERIC : tunit_cpu_isa_detect ();
-  self->cpu.gemm = (CpuGemm) { .provider = provider, .threads = self->cpu.threads };
-#ifdef _OPENMP
-  int threads = self->cpu.threads;
-#else
-  int threads = openblas_get_num_threads ();
-#endif
+  self->cpu.gemm = (CpuGemm) { .provider = provider };
   g_autofree char *gemm = tunit_cpu_gemm_describe (provider);
   g_autofree char *precision = describe_precision (self, options);
   self->base.description = g_strdup_printf ("CPU (gemm %s, %d threads, %s loops), %s", gemm,

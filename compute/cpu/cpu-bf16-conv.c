@@ -24,6 +24,7 @@
 
 #if TUNIT_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 
 /* oneDNN prefers 64-byte aligned buffers; scratch parts start at these */
 #define ALIGN_FLOATS 16
@@ -304,29 +305,62 @@ bf16_size (void *state, const CpuConv *conv, const CpuConvPolicy *policy, const 
   };
 }
 
-/* Rows py of the padded, channels-last bf16 input. */
+/* The padded, channels-last bf16 input, a row at a time. */
+typedef struct {
+  const CpuConv *conv;
+  const Bf16Conv *s;
+  const float *input;
+  const TunitShape *in;
+  guint16 *padded;
+} PaddingCall;
+
+/* Row py of the padded input. */
 static void
-fill_padded_input (const CpuConv *conv, const Bf16Conv *s, const float *input,
-                   const TunitShape *in, guint16 *padded, int threads)
+fill_padded_row (void *data, int py, int worker)
 {
-  int C = conv->in_channels, Wp = s->padded_width, pad = conv->padding;
+  const PaddingCall *call = data;
+  const CpuConv *conv = call->conv;
+  const TunitShape *in = call->in;
+  int C = conv->in_channels, Wp = call->s->padded_width, pad = conv->padding;
   gsize in_plane = (gsize) in->height * in->width;
-#pragma omp parallel for num_threads (threads) schedule (static)
-  for (int py = 0; py < s->padded_height; py++) {
-    guint16 *row = padded + (gsize) py * Wp * C;
-    int iy = padded_index (py - pad, in->height, conv->pad);
-    if (iy < 0) {
-      memset (row, 0, sizeof (guint16) * Wp * C);
-      continue;
-    }
-    for (int c = 0; c < C; c++) {
-      const float *src = input + c * in_plane + (gsize) iy * in->width;
-      for (int px = 0; px < Wp; px++) {
-        int ix = padded_index (px - pad, in->width, conv->pad);
-        row[(gsize) px * C + c] = ix < 0 ? 0 : round_to_bf16 (src[ix]);
-      }
+  guint16 *row = call->padded + (gsize) py * Wp * C;
+  int iy = padded_index (py - pad, in->height, conv->pad);
+  if (iy < 0) {
+    memset (row, 0, sizeof (guint16) * Wp * C);
+    return;
+  }
+  for (int c = 0; c < C; c++) {
+    const float *src = call->input + c * in_plane + (gsize) iy * in->width;
+    for (int px = 0; px < Wp; px++) {
+      int ix = padded_index (px - pad, in->width, conv->pad);
+      row[(gsize) px * C + c] = ix < 0 ? 0 : round_to_bf16 (src[ix]);
     }
   }
+}
+
+static void
+fill_padded_input (const CpuConv *conv, const Bf16Conv *s, const float *input,
+                   const TunitShape *in, guint16 *padded, const CpuContext *cpu)
+{
+  PaddingCall call = { conv, s, input, in, padded };
+  cpu_thread_pool_for (cpu->pool, cpu->threads, s->padded_height, CPU_SCHEDULE_STATIC,
+                       fill_padded_row, &call);
+}
+
+/* Values rounded to bf16 and kept in fp32, a share per worker. */
+typedef struct {
+  const float *input;
+  float *rounded;
+  gsize count;
+} RoundingCall;
+
+static void
+round_share (void *data, int index, int count)
+{
+  const RoundingCall *call = data;
+  gsize first = call->count * index / count, last = call->count * (index + 1) / count;
+  for (gsize i = first; i < last; i++)
+    call->rounded[i] = bf16_to_float (round_to_bf16 (call->input[i]));
 }
 
 /* The same arithmetic without oneDNN: bf16 values in fp32, fp32 GEMMs. */
@@ -337,9 +371,8 @@ run_portable (const Bf16Conv *s, const CpuConv *conv, const float *input, const 
 {
   gsize count = tunit_shape_count (in), room = aligned_floats (sizeof (float) * count);
   float *rounded = scratch->shared;
-#pragma omp parallel for num_threads (cpu->threads) schedule (static)
-  for (gsize i = 0; i < count; i++)
-    rounded[i] = bf16_to_float (round_to_bf16 (input[i]));
+  RoundingCall call = { input, rounded, count };
+  cpu_thread_pool_run (cpu->pool, cpu->threads, round_share, &call);
   CpuConv rounded_conv = *conv;
   rounded_conv.weight = s->rounded_weight;
   CpuScratch rest = *scratch;
@@ -347,22 +380,40 @@ run_portable (const Bf16Conv *s, const CpuConv *conv, const float *input, const 
   tunit_cpu_im2col_conv.run (NULL, &rounded_conv, rounded, in, output, out, &rest, cpu);
 }
 
+/* A product of oneDNN's, as the shared store takes it. */
+typedef struct {
+  const CpuConv *conv;
+  float *product;            /* the store applies bias and activation in place */
+  int height, width;
+  float *output;
+  const TunitShape *out;
+  float **thread_scratch;
+} ProductCall;
+
 /* A [H][W][rows] product through the shared store, one gathered row at a
- * time: one pass instead of a reorder and a store. */
+ * time: one pass instead of a reorder and a store.  Item y * rows + q. */
 static void
-store_channels_last (const CpuConv *conv, const float *product, int height, int width,
-                     float *output, const TunitShape *out, float **thread_scratch, int threads)
+store_channels_last_row (void *data, int item, int worker)
 {
-  int rows = conv->rows;
-#pragma omp parallel for num_threads (threads) schedule (static) collapse (2)
-  for (int y = 0; y < height; y++)
-    for (int q = 0; q < rows; q++) {
-      float *row = thread_scratch[THREAD_ID ()];
-      const float *pixel = product + (gsize) y * width * rows + q;
-      for (int x = 0; x < width; x++)
-        row[x] = pixel[(gsize) x * rows];
-      conv_store_row (conv, q, y, row, width, output, out);
-    }
+  const ProductCall *call = data;
+  int rows = call->conv->rows, width = call->width;
+  int y = item / rows, q = item % rows;
+  float *row = call->thread_scratch[worker];
+  const float *pixel = call->product + (gsize) y * width * rows + q;
+  for (int x = 0; x < width; x++)
+    row[x] = pixel[(gsize) x * rows];
+  conv_store_row (call->conv, q, y, row, width, call->output, call->out);
+}
+
+/* A planar [rows][H][W] product, GEMM row q. */
+static void
+store_planar_row (void *data, int q, int worker)
+{
+  const ProductCall *call = data;
+  gsize plane = (gsize) call->height * call->width;
+  for (int y = 0; y < call->height; y++)
+    conv_store_row (call->conv, q, y, call->product + q * plane + (gsize) y * call->width,
+                    call->width, call->output, call->out);
 }
 
 static void
@@ -379,7 +430,7 @@ bf16_run (void *state, const CpuConv *conv, const float *input, const TunitShape
   product_dims (conv, in, out, &height, &width);
   float *padded = scratch->shared, *product = padded + s->src_floats;
   float *pad = product + s->dst_floats, *plain = pad + s->scratchpad_floats;
-  fill_padded_input (conv, s, input, in, (guint16 *) padded, cpu->threads);
+  fill_padded_input (conv, s, input, in, (guint16 *) padded, cpu);
   dnnl_memory_set_data_handle (s->src, padded);
   dnnl_memory_set_data_handle (s->dst, product);
   dnnl_exec_arg_t args[4] = {
@@ -401,16 +452,13 @@ bf16_run (void *state, const CpuConv *conv, const float *input, const TunitShape
   }
   dnnl_stream_wait (s->stream);
   omp_set_num_threads (saved);
-  if (s->dst_channels_last) {
-    store_channels_last (conv, product, height, width, output, out, scratch->per_thread,
-                         cpu->threads);
-    return;
-  }
-  gsize plane = (gsize) height * width;
-#pragma omp parallel for num_threads (cpu->threads) schedule (static)
-  for (int q = 0; q < conv->rows; q++)
-    for (int y = 0; y < height; y++)
-      conv_store_row (conv, q, y, product + q * plane + (gsize) y * width, width, output, out);
+  ProductCall store = { conv, product, height, width, output, out, scratch->per_thread };
+  if (s->dst_channels_last)
+    cpu_thread_pool_for (cpu->pool, cpu->threads, height * conv->rows, CPU_SCHEDULE_STATIC,
+                         store_channels_last_row, &store);
+  else
+    cpu_thread_pool_for (cpu->pool, cpu->threads, conv->rows, CPU_SCHEDULE_STATIC,
+                         store_planar_row, &store);
 }
 
 char *

@@ -1,4 +1,4 @@
-/* cpu-common.h - what the CPU kernel files share: threading macros, the
+/* cpu-common.h - what the CPU kernel files share: the
  * instruction-set variants of hot loops, an 8-float vector type, and the
  * small helpers for activations and padding.  Every function here is
  * static inline. */
@@ -9,15 +9,6 @@
 
 #include <math.h>
 #include <string.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_ID() omp_get_thread_num ()
-#define THREAD_COUNT() omp_get_num_threads ()
-#else
-#define THREAD_ID() 0
-#define THREAD_COUNT() 1
-#endif
 
 /* Leaf loops worth an AVX2/FMA version get one.  A hot loop is written
  * once, as NAME_body, always inlined into one function per variant

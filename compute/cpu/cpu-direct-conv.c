@@ -86,62 +86,88 @@ direct_row (const float *band, int band_rows, int band_width, int y, int in_chan
   }
 }
 
+/* One convolution, as the bands see it. */
+typedef struct {
+  const CpuConv *node;
+  const float *input;
+  const TunitShape *in;
+  float *output;
+  const TunitShape *out;
+  const CpuScratch *scratch;
+  TunitCpuIsa isa;
+  int band_width;
+} DirectCall;
+
+/* Output rows b * DIRECT_BAND_ROWS ..., on worker `worker`. */
+static void
+direct_band (void *data, int b, int worker)
+{
+  const DirectCall *call = data;
+  const CpuConv *node = call->node;
+  const float *input = call->input;
+  const TunitShape *in = call->in, *out = call->out;
+  float *output = call->output;
+  int k = node->kernel, pad = node->padding;
+  int band_width = call->band_width;
+  gsize out_plane = (gsize) out->height * out->width;
+  float *band = call->scratch->per_thread[worker];
+  int y0 = b * DIRECT_BAND_ROWS, rows = MIN (DIRECT_BAND_ROWS, out->height - y0);
+  int band_rows = rows + k - 1;
+  float *acc = band + (gsize) node->in_channels * band_rows * band_width;
+  /* the padded input rows of this band */
+  for (int c = 0; c < node->in_channels; c++) {
+    const float *plane = input + (gsize) c * in->height * in->width;
+    for (int r = 0; r < band_rows; r++) {
+      float *dst = band + ((gsize) c * band_rows + r) * band_width;
+      int iy = padded_index (y0 + r - pad, in->height, node->pad);
+      if (iy < 0) {
+        memset (dst, 0, sizeof (float) * band_width);
+        continue;
+      }
+      const float *src = plane + (gsize) iy * in->width;
+      for (int x = 0; x < band_width; x++) {
+        int ix = x - pad;
+        if (ix >= 0 && ix < in->width)
+          dst[x] = src[ix];
+        else if (ix >= in->width + pad)
+          dst[x] = 0.0f;
+        else {
+          ix = padded_index (ix, in->width, node->pad);
+          dst[x] = ix < 0 ? 0.0f : src[ix];
+        }
+      }
+    }
+  }
+  /* the outputs in groups of up to four, whose accumulators fit in registers */
+  for (int y = 0; y < rows; y++) {
+    for (int o0 = 0; o0 < node->channels; o0 += DIRECT_MAX_CHANNELS) {
+      int group = MIN (DIRECT_MAX_CHANNELS, node->channels - o0);
+      direct_row (band, band_rows, band_width, y, node->in_channels, k,
+                  node->weight + (gsize) o0 * node->in_channels * k * k, group,
+                  out->width, acc, call->isa);
+      for (int o = o0; o < o0 + group; o++) {
+        float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
+        float bias = conv_row_bias (node, o);
+        const float *a = acc + (o - o0) * band_width;
+        for (int x = 0; x < out->width; x++)
+          dst[x] = activate (a[x] + bias, node->activation);
+      }
+    }
+  }
+}
+
 static void
 direct_run (void *state, const CpuConv *node, const float *input, const TunitShape *in,
             float *output, const TunitShape *out, const CpuScratch *scratch,
             const CpuContext *cpu)
 {
-  int k = node->kernel, pad = node->padding;
-  int band_width = direct_band_width (node, out);
+  DirectCall call = {
+    .node = node, .input = input, .in = in, .output = output, .out = out,
+    .scratch = scratch, .isa = cpu->isa, .band_width = direct_band_width (node, out),
+  };
   int n_bands = (out->height + DIRECT_BAND_ROWS - 1) / DIRECT_BAND_ROWS;
-  gsize out_plane = (gsize) out->height * out->width;
-#pragma omp parallel for num_threads (cpu->threads) schedule (dynamic)
-  for (int b = 0; b < n_bands; b++) {
-    float *band = scratch->per_thread[THREAD_ID ()];
-    int y0 = b * DIRECT_BAND_ROWS, rows = MIN (DIRECT_BAND_ROWS, out->height - y0);
-    int band_rows = rows + k - 1;
-    float *acc = band + (gsize) node->in_channels * band_rows * band_width;
-    /* the padded input rows of this band */
-    for (int c = 0; c < node->in_channels; c++) {
-      const float *plane = input + (gsize) c * in->height * in->width;
-      for (int r = 0; r < band_rows; r++) {
-        float *dst = band + ((gsize) c * band_rows + r) * band_width;
-        int iy = padded_index (y0 + r - pad, in->height, node->pad);
-        if (iy < 0) {
-          memset (dst, 0, sizeof (float) * band_width);
-          continue;
-        }
-        const float *src = plane + (gsize) iy * in->width;
-        for (int x = 0; x < band_width; x++) {
-          int ix = x - pad;
-          if (ix >= 0 && ix < in->width)
-            dst[x] = src[ix];
-          else if (ix >= in->width + pad)
-            dst[x] = 0.0f;
-          else {
-            ix = padded_index (ix, in->width, node->pad);
-            dst[x] = ix < 0 ? 0.0f : src[ix];
-          }
-        }
-      }
-    }
-    /* the outputs in groups of up to four, whose accumulators fit in registers */
-    for (int y = 0; y < rows; y++) {
-      for (int o0 = 0; o0 < node->channels; o0 += DIRECT_MAX_CHANNELS) {
-        int group = MIN (DIRECT_MAX_CHANNELS, node->channels - o0);
-        direct_row (band, band_rows, band_width, y, node->in_channels, k,
-                    node->weight + (gsize) o0 * node->in_channels * k * k, group,
-                    out->width, acc, cpu->isa);
-        for (int o = o0; o < o0 + group; o++) {
-          float *dst = output + o * out_plane + (gsize) (y0 + y) * out->width;
-          float bias = conv_row_bias (node, o);
-          const float *a = acc + (o - o0) * band_width;
-          for (int x = 0; x < out->width; x++)
-            dst[x] = activate (a[x] + bias, node->activation);
-        }
-      }
-    }
-  }
+  cpu_thread_pool_for (cpu->pool, cpu->threads, n_bands, CPU_SCHEDULE_DYNAMIC, direct_band,
+                       &call);
 }
 
 const CpuConvAlgorithm tunit_cpu_direct_conv = {

@@ -110,21 +110,19 @@ tunit_cpu_gemm_describe (CpuGemmProvider provider)
 }
 
 #if TUNIT_HAVE_ONEDNN
-/* oneDNN threads a product over omp_get_max_threads() threads unless it
- * runs inside an active parallel region.  Inside one of ours (active or
- * not: num_threads (1) makes an inactive one) the product must stay on the
- * calling thread; outside, it may use the backend's threads and no more. */
+/* oneDNN threads a product over omp_get_max_threads() threads of its
+ * OpenMP runtime.  Our kernels split their work over the backend's own
+ * pool, each worker multiplying its part, so a product stays on the
+ * calling thread: no OpenMP team is ever started for it (its idle threads
+ * would spin on the cores the pool needs). */
 static void
 onednn_gemm (const CpuGemm *gemm, int m, int n, int k, const float *a, int lda,
              const float *b, int ldb, float beta, float *c, int ldc)
 {
-  int saved = omp_get_max_threads ();
-  int wanted = omp_get_level () > 0 ? 1 : gemm->threads;
-  if (wanted != saved)
-    omp_set_num_threads (wanted);
+  (void) gemm;
+  if (omp_get_max_threads () != 1)
+    omp_set_num_threads (1);
   dnnl_status_t status = dnnl_sgemm ('N', 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  if (wanted != saved)
-    omp_set_num_threads (saved);
   /* only bad arguments fail, which would be a bug of ours */
   g_return_if_fail (status == dnnl_success);
 }

@@ -17,7 +17,6 @@ typedef enum {
 /* How a backend multiplies matrices. */
 typedef struct {
   CpuGemmProvider provider;
-  int threads;               /* for a product called outside our parallel regions */
 } CpuGemm;
 
 /* The provider for `requested`: TUNIT_CPU_GEMM_AUTO takes oneDNN where the
@@ -30,9 +29,9 @@ gboolean tunit_cpu_gemm_choose (TunitCpuGemm requested, CpuGemmProvider *provide
 /* "openblas (SkylakeX)", "onednn (avx512_core_bf16)": what runs. */
 char *tunit_cpu_gemm_describe (CpuGemmProvider provider);
 
-/* C[m][n] = A[m][k] B[k][n] + beta C.  Runs on the calling thread when
- * called inside a parallel region (each of our threads multiplies its own
- * part), on gemm->threads threads otherwise. */
+/* C[m][n] = A[m][k] B[k][n] + beta C, on the calling thread (the kernels
+ * split their work over the backend's pool, each worker multiplying its
+ * own part; OpenBLAS is made single-threaded too, cpu-machine.c). */
 void cpu_gemm (const CpuGemm *gemm, int m, int n, int k, const float *a, int lda,
                const float *b, int ldb, float beta, float *c, int ldc);
 

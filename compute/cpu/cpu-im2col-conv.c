@@ -84,19 +84,66 @@ fill_columns_channel (const CpuConv *conv, int c, const float *input, const Tuni
   }
 }
 
-/* Phases: the products of GEMM rows y0 .. y0+rows-1 go to the interleaved
- * output, with bias and activation. */
+/* One convolution, as its workers see it. */
+typedef struct {
+  const CpuConv *conv;
+  const CpuContext *cpu;
+  const float *input;
+  const TunitShape *in;
+  float *output;
+  const TunitShape *out;
+  TunitShape gemm;
+  int depth;
+  float *columns;            /* the band's columns, [depth][band] */
+  float *products;           /* phases: the band's products, [rows][band] */
+  /* the band in flight */
+  int y0, n_rows;
+} Im2colCall;
+
+/* Phases: the products of GEMM row q for the band's rows go to the
+ * interleaved output, with bias and activation. */
 static void
-store_phase_products (const CpuConv *conv, float *products, int y0, int rows,
-                      const TunitShape *gemm, float *output, const TunitShape *out,
-                      const CpuContext *cpu)
+store_phase_products (void *data, int q, int worker)
 {
-  gsize band = (gsize) rows * gemm->width;
-#pragma omp parallel for num_threads (cpu->threads) schedule (static)
-  for (int q = 0; q < conv->rows; q++)
-    for (int y = 0; y < rows; y++)
-      conv_store_row (conv, q, y0 + y, products + q * band + (gsize) y * gemm->width,
-                      gemm->width, output, out);
+  const Im2colCall *call = data;
+  gsize band = (gsize) call->n_rows * call->gemm.width;
+  for (int y = 0; y < call->n_rows; y++)
+    conv_store_row (call->conv, q, call->y0 + y,
+                    call->products + q * band + (gsize) y * call->gemm.width,
+                    call->gemm.width, call->output, call->out);
+}
+
+/* Each worker fills and multiplies the columns of its share of the
+ * band's rows: balanced however few the input or output channels are
+ * (the first layer has 3 inputs, the default model's 16 outputs). */
+static void
+multiply_band_share (void *data, int index, int count)
+{
+  const Im2colCall *call = data;
+  const CpuConv *conv = call->conv;
+  int n_rows = call->n_rows, width = call->gemm.width;
+  int r0 = n_rows * index / count, r1 = n_rows * (index + 1) / count;
+  if (r1 <= r0)
+    return;
+  int band = n_rows * width;
+  float *columns = call->columns + (gsize) r0 * width;
+  for (int c = 0; c < conv->in_channels; c++)
+    fill_columns_channel (conv, c, call->input, call->in, &call->gemm, call->y0 + r0, r1 - r0,
+                          columns, band);
+  gsize plane = (gsize) call->gemm.height * width;
+  float *result = conv->phases ? call->products + (gsize) r0 * width
+                               : call->output + (gsize) (call->y0 + r0) * width;
+  cpu_gemm (&call->cpu->gemm, conv->rows, (r1 - r0) * width, call->depth, conv->weight,
+            call->depth, columns, band, 0.0f, result, conv->phases ? band : (int) plane);
+}
+
+static void
+bias_activate_channel (void *data, int c, int worker)
+{
+  const Im2colCall *call = data;
+  gsize plane = (gsize) call->gemm.height * call->gemm.width;
+  bias_activate_row (call->output + c * plane, plane, conv_row_bias (call->conv, c),
+                     call->conv->activation);
 }
 
 static void
@@ -104,39 +151,24 @@ im2col_run (void *state, const CpuConv *conv, const float *input, const TunitSha
             float *output, const TunitShape *out, const CpuScratch *scratch,
             const CpuContext *cpu)
 {
-  TunitShape gemm = gemm_shape (conv, in, out);
-  int rows = band_rows (conv, &gemm);
-  int depth = conv->in_channels * conv->kernel * conv->kernel;
-  gsize plane = (gsize) gemm.height * gemm.width;
-  float *products = scratch->shared + (gsize) depth * gemm.width * rows;
-  for (int y0 = 0; y0 < gemm.height; y0 += rows) {
-    int n_rows = MIN (rows, gemm.height - y0);
-    int band = n_rows * gemm.width;
-    /* each thread fills and multiplies the columns of its share of the
-     * band's rows: balanced however few the input or output channels are
-     * (the first layer has 3 inputs, the default model's 16 outputs) */
-#pragma omp parallel num_threads (cpu->threads)
-    {
-      int id = THREAD_ID (), nt = THREAD_COUNT ();
-      int r0 = n_rows * id / nt, r1 = n_rows * (id + 1) / nt;
-      if (r1 > r0) {
-        float *columns = scratch->shared + (gsize) r0 * gemm.width;
-        for (int c = 0; c < conv->in_channels; c++)
-          fill_columns_channel (conv, c, input, in, &gemm, y0 + r0, r1 - r0, columns, band);
-        float *result = conv->phases ? products + (gsize) r0 * gemm.width
-                                     : output + (gsize) (y0 + r0) * gemm.width;
-        cpu_gemm (&cpu->gemm, conv->rows, (r1 - r0) * gemm.width, depth, conv->weight, depth,
-                  columns, band, 0.0f, result, conv->phases ? band : (int) plane);
-      }
-    }
+  Im2colCall call = {
+    .conv = conv, .cpu = cpu, .input = input, .in = in, .output = output, .out = out,
+    .gemm = gemm_shape (conv, in, out),
+    .depth = conv->in_channels * conv->kernel * conv->kernel,
+    .columns = scratch->shared,
+  };
+  int rows = band_rows (conv, &call.gemm);
+  call.products = scratch->shared + (gsize) call.depth * call.gemm.width * rows;
+  for (call.y0 = 0; call.y0 < call.gemm.height; call.y0 += rows) {
+    call.n_rows = MIN (rows, call.gemm.height - call.y0);
+    cpu_thread_pool_run (cpu->pool, cpu->threads, multiply_band_share, &call);
     if (conv->phases)
-      store_phase_products (conv, products, y0, n_rows, &gemm, output, out, cpu);
+      cpu_thread_pool_for (cpu->pool, cpu->threads, conv->rows, CPU_SCHEDULE_STATIC,
+                           store_phase_products, &call);
   }
-  if (conv->phases)
-    return;
-#pragma omp parallel for num_threads (cpu->threads) schedule (static)
-  for (int c = 0; c < conv->channels; c++)
-    bias_activate_row (output + c * plane, plane, conv_row_bias (conv, c), conv->activation);
+  if (!conv->phases)
+    cpu_thread_pool_for (cpu->pool, cpu->threads, conv->channels, CPU_SCHEDULE_STATIC,
+                         bias_activate_channel, &call);
 }
 
 const CpuConvAlgorithm tunit_cpu_im2col_conv = {

@@ -59,34 +59,53 @@ plane_affine_body PLANE_AFFINE_PARAMS
 }
 VOID_VARIANTS (plane_affine, PLANE_AFFINE_PARAMS, (src, dst, n, scale, shift, relu))
 
+typedef struct {
+  const TunitNode *node;
+  const float *input;
+  float *output;
+  const float *parameters;
+  gsize plane;
+  TunitCpuIsa isa;
+} NormCall;
+
+static void
+norm_channel (void *data, int c, int worker)
+{
+  const NormCall *call = data;
+  const TunitNode *node = call->node;
+  gsize plane = call->plane;
+  TunitCpuIsa isa = call->isa;
+  const float *src = call->input + c * plane;
+  float *dst = call->output + c * plane;
+  /* the mean, refined once, then the biased variance around it */
+  double mean = plane_sum_variants[isa] (src, plane, 0.0f) / plane;
+  mean += plane_sum_variants[isa] (src, plane, (float) mean) / plane;
+  double squares = plane_squares_variants[isa] (src, plane, (float) mean);
+  double inv_std = 1.0 / sqrt (squares / plane + TUNIT_NORM_EPSILON);
+  double scale = inv_std, shift = -mean * inv_std;
+  if (node->adaptive) {
+    double bias = call->parameters[node->shift_offset + c];
+    double weight = call->parameters[node->scale_offset + c];
+    scale *= weight;
+    shift = shift * weight + bias;
+  }
+  if (node->activation == TUNIT_ACTIVATION_TANH) {
+    for (gsize i = 0; i < plane; i++)
+      dst[i] = tanhf (src[i] * (float) scale + (float) shift);
+  } else {
+    plane_affine_variants[isa] (src, dst, plane, (float) scale, (float) shift,
+                                node->activation == TUNIT_ACTIVATION_RELU);
+  }
+}
+
 void
 tunit_cpu_norm (const TunitNode *node, const float *input, const TunitShape *shape,
                 float *output, const float *parameters, const CpuContext *cpu)
 {
-  gsize plane = (gsize) shape->height * shape->width;
-  TunitCpuIsa isa = cpu->isa;
-#pragma omp parallel for num_threads (cpu->threads) schedule (static)
-  for (int c = 0; c < shape->channels; c++) {
-    const float *src = input + c * plane;
-    float *dst = output + c * plane;
-    /* the mean, refined once, then the biased variance around it */
-    double mean = plane_sum_variants[isa] (src, plane, 0.0f) / plane;
-    mean += plane_sum_variants[isa] (src, plane, (float) mean) / plane;
-    double squares = plane_squares_variants[isa] (src, plane, (float) mean);
-    double inv_std = 1.0 / sqrt (squares / plane + TUNIT_NORM_EPSILON);
-    double scale = inv_std, shift = -mean * inv_std;
-    if (node->adaptive) {
-      double bias = parameters[node->shift_offset + c];
-      double weight = parameters[node->scale_offset + c];
-      scale *= weight;
-      shift = shift * weight + bias;
-    }
-    if (node->activation == TUNIT_ACTIVATION_TANH) {
-      for (gsize i = 0; i < plane; i++)
-        dst[i] = tanhf (src[i] * (float) scale + (float) shift);
-    } else {
-      plane_affine_variants[isa] (src, dst, plane, (float) scale, (float) shift,
-                                  node->activation == TUNIT_ACTIVATION_RELU);
-    }
-  }
+  NormCall call = {
+    .node = node, .input = input, .output = output, .parameters = parameters,
+    .plane = (gsize) shape->height * shape->width, .isa = cpu->isa,
+  };
+  cpu_thread_pool_for (cpu->pool, cpu->threads, shape->channels, CPU_SCHEDULE_STATIC,
+                       norm_channel, &call);
 }

@@ -10,17 +10,18 @@
  *   cpu-instance-norm.c        instance norm and AdaIN
  *   cpu-small-ops.c            every other node (pooling, linear, residual add...)
  *   cpu-machine.c              instruction-set variant and threads
+ *   cpu-thread-pool.c          the backend's worker threads
  *   cpu-gemm.c                 the matrix products: OpenBLAS or oneDNN
  *
- * Values are planar float32 [C][H][W].  With OpenMP (-fopenmp) a kernel
- * splits its work over cpu->threads threads, each calling its GEMM
- * single-threaded; without it the kernels run on the calling thread and
- * OpenBLAS threads the GEMMs itself (oneDNN needs OpenMP). */
+ * Values are planar float32 [C][H][W].  A kernel splits its work over
+ * the backend's thread pool (cpu->pool, cpu->threads workers, the calling
+ * thread among them), each worker calling its GEMM single-threaded. */
 #ifndef TUNIT_CPU_KERNELS_H
 #define TUNIT_CPU_KERNELS_H
 
 #include "cpu-gemm.h"
 #include "lowering.h"
+#include "cpu-thread-pool.h"
 
 G_BEGIN_DECLS
 
@@ -49,12 +50,19 @@ const char *tunit_cpu_native_bf16 (void);
 const char *tunit_cpu_isa_name (TunitCpuIsa isa);
 
 /* Sets up threading: returns the thread count to use for `requested`
- * (0 = all cores) and, under OpenMP, makes OpenBLAS single-threaded. */
+ * (0 = all cores the process may run on) and makes OpenBLAS
+ * single-threaded, since the pool's workers split the work. */
 int tunit_cpu_threads_init (int requested);
+
+/* Runs on each helper thread of a backend's pool as it starts (the
+ * calling thread, worker 0, is not a pool thread): the one place for the
+ * per-thread settings of libraries that the kernels call. */
+void tunit_cpu_worker_thread_start (void *data);
 
 /* What every kernel is told about the machine. */
 typedef struct {
-  int threads;
+  int threads;               /* of pool */
+  CpuThreadPool *pool;
   TunitCpuIsa isa;
   CpuGemm gemm;              /* every matrix product goes through it (cpu-gemm.h) */
 } CpuContext;

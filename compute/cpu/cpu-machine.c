@@ -45,14 +45,15 @@ tunit_cpu_isa_name (TunitCpuIsa isa)
 int
 tunit_cpu_threads_init (int requested)
 {
-#ifdef _OPENMP
-  int n = requested > 0 ? requested : omp_get_num_procs ();
+  int n = requested > 0 ? requested : (int) g_get_num_processors ();
   /* our threads split the work; each calls OpenBLAS on its own part */
   openblas_set_num_threads (1);
   return MAX (n, 1);
-#else
-  if (requested > 0)
-    openblas_set_num_threads (requested);
-  return 1;
-#endif
+}
+
+void
+tunit_cpu_worker_thread_start (void *data)
+{
+  /* nothing yet: a GEMM library with threads of its own would be told
+   * here to stay on this thread */
 }

@@ -56,17 +56,32 @@ linear (const TunitNode *node, const float *input, float *output, const CpuGemm 
     output[o] = activate (output[o], node->activation);
 }
 
+typedef struct {
+  const float *skip, *residual;
+  float *output;
+  gsize plane;
+  float scale;
+} ResidualCall;
+
+static void
+residual_add_channel (void *data, int c, int worker)
+{
+  const ResidualCall *call = data;
+  for (gsize i = c * call->plane; i < (c + 1) * call->plane; i++)
+    call->output[i] = call->skip[i] + call->scale * call->residual[i];
+}
+
 /* inputs[0] + scale * inputs[1]; output may be inputs[0] (in place) */
 static void
 residual_add (const TunitNode *node, const float *skip, const float *residual,
-              const TunitShape *shape, float *output, int threads)
+              const TunitShape *shape, float *output, const CpuContext *cpu)
 {
-  gsize plane = (gsize) shape->height * shape->width;
-  float scale = node->residual_scale;
-#pragma omp parallel for num_threads (threads) schedule (static)
-  for (int c = 0; c < shape->channels; c++)
-    for (gsize i = c * plane; i < (c + 1) * plane; i++)
-      output[i] = skip[i] + scale * residual[i];
+  ResidualCall call = {
+    .skip = skip, .residual = residual, .output = output,
+    .plane = (gsize) shape->height * shape->width, .scale = node->residual_scale,
+  };
+  cpu_thread_pool_for (cpu->pool, cpu->threads, shape->channels, CPU_SCHEDULE_STATIC,
+                       residual_add_channel, &call);
 }
 
 gboolean
@@ -103,7 +118,7 @@ tunit_cpu_small_op_run (const TunitNode *node, const float *const *inputs,
     linear (node, inputs[0], output, &cpu->gemm);
     break;
   case TUNIT_OP_RESIDUAL_ADD:
-    residual_add (node, inputs[0], inputs[1], out, output, cpu->threads);
+    residual_add (node, inputs[0], inputs[1], out, output, cpu);
     break;
   default:
     g_assert_not_reached ();

@@ -116,43 +116,73 @@ fill_space_to_depth_channel (const SpaceToDepth *s, const CpuConv *node, int c,
   }
 }
 
+/* One convolution, as its workers see it, and the band in flight. */
+typedef struct {
+  const SpaceToDepth *s;
+  const CpuConv *node;
+  const CpuContext *cpu;
+  const float *input;
+  const TunitShape *in;
+  float *output;
+  const TunitShape *out;
+  SpaceToDepthBand b;
+  float *blocks, *product;
+  int y0, rows;
+} SpaceToDepthCall;
+
+static void
+fill_channel (void *data, int c, int worker)
+{
+  const SpaceToDepthCall *call = data;
+  fill_space_to_depth_channel (call->s, call->node, c, call->input, call->in, call->y0,
+                               call->rows, &call->b, call->blocks);
+}
+
+/* Each worker multiplies and writes out its share of the channels. */
+static void
+multiply_channel_share (void *data, int index, int count)
+{
+  const SpaceToDepthCall *call = data;
+  const SpaceToDepth *s = call->s;
+  const CpuConv *node = call->node;
+  const TunitShape *out = call->out;
+  int M = node->channels, half = s->half;
+  int columns = call->rows * call->b.width;
+  gsize out_plane = (gsize) out->height * out->width;
+  int m0 = M * index / count, m1 = M * (index + 1) / count;
+  for (int tap = 0; m1 > m0 && tap < half * half; tap++)
+    cpu_gemm (&call->cpu->gemm, m1 - m0, columns, s->depth,
+              s->weight + ((gsize) tap * M + m0) * s->depth, s->depth,
+              call->blocks + (tap / half) * call->b.width + tap % half, (int) call->b.plane,
+              tap == 0 ? 0.0f : 1.0f, call->product + (gsize) m0 * columns, columns);
+  for (int m = m0; m < m1; m++) {
+    float bias = conv_row_bias (node, m);
+    for (int y = 0; y < call->rows; y++) {
+      float *dst = call->output + m * out_plane + (gsize) (call->y0 + y) * out->width;
+      memcpy (dst, call->product + (gsize) m * columns + (gsize) y * call->b.width,
+              sizeof (float) * out->width);
+      bias_activate_row (dst, out->width, bias, node->activation);
+    }
+  }
+}
+
 static void
 space_to_depth_run (void *state, const CpuConv *node, const float *input, const TunitShape *in,
                     float *output, const TunitShape *out, const CpuScratch *scratch,
                     const CpuContext *cpu)
 {
   const SpaceToDepth *s = state;
-  SpaceToDepthBand b = space_to_depth_band (s, node, out);
-  int M = node->channels, half = s->half;
-  gsize out_plane = (gsize) out->height * out->width;
-  float *blocks = scratch->shared;
-  float *product = scratch->shared + (gsize) s->depth * b.plane;
-  for (int y0 = 0; y0 < out->height; y0 += b.rows) {
-    int rows = MIN (b.rows, out->height - y0);
-    int columns = rows * b.width;
-#pragma omp parallel num_threads (cpu->threads)
-    {
-#pragma omp for schedule (static)
-      for (int c = 0; c < node->in_channels; c++)
-        fill_space_to_depth_channel (s, node, c, input, in, y0, rows, &b, blocks);
-      /* each thread multiplies and writes out its share of the channels */
-      int id = THREAD_ID (), nt = THREAD_COUNT ();
-      int m0 = M * id / nt, m1 = M * (id + 1) / nt;
-      for (int tap = 0; m1 > m0 && tap < half * half; tap++)
-        cpu_gemm (&cpu->gemm, m1 - m0, columns, s->depth,
-                  s->weight + ((gsize) tap * M + m0) * s->depth, s->depth,
-                  blocks + (tap / half) * b.width + tap % half, (int) b.plane,
-                  tap == 0 ? 0.0f : 1.0f, product + (gsize) m0 * columns, columns);
-      for (int m = m0; m < m1; m++) {
-        float bias = conv_row_bias (node, m);
-        for (int y = 0; y < rows; y++) {
-          float *dst = output + m * out_plane + (gsize) (y0 + y) * out->width;
-          memcpy (dst, product + (gsize) m * columns + (gsize) y * b.width,
-                  sizeof (float) * out->width);
-          bias_activate_row (dst, out->width, bias, node->activation);
-        }
-      }
-    }
+  SpaceToDepthCall call = {
+    .s = s, .node = node, .cpu = cpu, .input = input, .in = in, .output = output, .out = out,
+    .b = space_to_depth_band (s, node, out), .blocks = scratch->shared,
+  };
+  call.product = scratch->shared + (gsize) s->depth * call.b.plane;
+  for (call.y0 = 0; call.y0 < out->height; call.y0 += call.b.rows) {
+    call.rows = MIN (call.b.rows, out->height - call.y0);
+    /* every channel's blocks before any product reads them */
+    cpu_thread_pool_for (cpu->pool, cpu->threads, node->in_channels, CPU_SCHEDULE_STATIC,
+                         fill_channel, &call);
+    cpu_thread_pool_run (cpu->pool, cpu->threads, multiply_channel_share, &call);
   }
 }
 

@@ -134,6 +134,32 @@ line_key (const TunitBorderTerm *term)
   return term->output_line * 4 + term->side;
 }
 
+/* One pass of a node's border terms. */
+typedef struct {
+  const TunitNode *node;
+  const float *input;
+  const TunitShape *in;
+  float *output;
+  const TunitShape *out;
+  float **thread_scratch;
+  const CpuGemm *gemm;
+  gboolean rows;
+} BorderPass;
+
+/* Every term of the pass on output line `key` (line_key). */
+static void
+run_line (void *data, int key, int worker)
+{
+  const BorderPass *pass = data;
+  const TunitPhaseSplit *phases = pass->node->phases;
+  for (int t = 0; t < phases->n_terms; t++) {
+    const TunitBorderTerm *term = &phases->terms[t];
+    if (term_on_rows (term) == pass->rows && line_key (term) == key)
+      run_term (pass->node, term, pass->input, pass->in, pass->output, pass->out,
+                pass->thread_scratch[worker], pass->gemm);
+  }
+}
+
 void
 tunit_cpu_upsample_border_run (const TunitNode *node, const float *input, const TunitShape *in,
                                float *output, const TunitShape *out, float **thread_scratch,
@@ -146,18 +172,15 @@ tunit_cpu_upsample_border_run (const TunitNode *node, const float *input, const 
   int deepest = 0;
   for (int t = 0; t < phases->n_terms; t++)
     deepest = MAX (deepest, phases->terms[t].output_line);
-  for (int pass = 0; pass < 2; pass++) {
-    gboolean rows = pass == 0;
-    int across = rows ? out->height : out->width;
+  BorderPass pass = {
+    .node = node, .input = input, .in = in, .output = output, .out = out,
+    .thread_scratch = thread_scratch, .gemm = &cpu->gemm,
+  };
+  for (int i = 0; i < 2; i++) {
+    pass.rows = i == 0;
+    int across = pass.rows ? out->height : out->width;
     int threads = across > 2 * deepest + 1 ? cpu->threads : 1;
     int keys = 4 * (deepest + 1);
-#pragma omp parallel for num_threads (threads) schedule (dynamic)
-    for (int key = 0; key < keys; key++)
-      for (int t = 0; t < phases->n_terms; t++) {
-        const TunitBorderTerm *term = &phases->terms[t];
-        if (term_on_rows (term) == rows && line_key (term) == key)
-          run_term (node, term, input, in, output, out, thread_scratch[THREAD_ID ()],
-                    &cpu->gemm);
-      }
+    cpu_thread_pool_for (cpu->pool, threads, keys, CPU_SCHEDULE_DYNAMIC, run_line, &pass);
   }
 }

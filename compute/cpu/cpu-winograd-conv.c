@@ -138,13 +138,27 @@ VOID_VARIANTS (transform_weights_row, (const Winograd *w, int q, float *u), (w, 
  * the per-frame transform several times slower); the GEMM of point xi
  * reads its matrix at u + xi * in_channels with a row stride of
  * (m+2)^2 * in_channels. */
+typedef struct {
+  const Winograd *w;
+  float *u;
+  int first;
+} WeightTransform;
+
 static void
-transform_weights (const Winograd *w, float *u, int first, int count, int threads)
+transform_weights_task (void *data, int q, int worker)
 {
+  const WeightTransform *t = data;
+  const Winograd *w = t->w;
   gsize row = (gsize) (w->m + 2) * (w->m + 2) * w->in_channels;
-#pragma omp parallel for num_threads (threads) schedule (static)
-  for (int q = 0; q < count; q++)
-    transform_weights_row_variants[w->isa] (w, first + q, u + q * row);
+  transform_weights_row_variants[w->isa] (w, t->first + q, t->u + q * row);
+}
+
+static void
+transform_weights (const Winograd *w, float *u, int first, int count, CpuThreadPool *pool,
+                   int threads)
+{
+  WeightTransform t = { .w = w, .u = u, .first = first };
+  cpu_thread_pool_for (pool, threads, count, CPU_SCHEDULE_STATIC, transform_weights_task, &t);
 }
 
 /* Weights transformed per frame are transformed a block of GEMM rows at a
@@ -190,7 +204,7 @@ winograd_new (const CpuConv *conv, int m, gboolean cached, TunitCpuIsa isa)
     w->bias[q] = conv_row_bias (conv, q);
   if (cached) {
     w->u = g_new (float, winograd_weight_size (w));
-    transform_weights (w, w->u, 0, w->rows, 1);
+    transform_weights (w, w->u, 0, w->rows, NULL, 1);
   }
   return w;
 }
@@ -392,74 +406,114 @@ output_transform_row_body OUTPUT_TRANSFORM_ROW_PARAMS
 }
 VOID_VARIANTS (output_transform_row, OUTPUT_TRANSFORM_ROW_PARAMS, OUTPUT_TRANSFORM_ROW_ARGS)
 
-/* GEMM rows q0 .. q0+count-1 of the convolution (output channels, or
- * phase x channel), whose transformed weights are u[count][(m+2)^2][C]. */
+/* A chunk of tile rows t0 .. t0+rows-1 of GEMM rows q0 .. q0+M-1 (T
+ * tiles), as its workers see it. */
+typedef struct {
+  const Winograd *w;
+  const WinogradGeometry *g;
+  const CpuGemm *gemm;
+  const float *input;
+  const TunitShape *in;
+  const float *u;
+  float *output;
+  float **thread_scratch;
+  int q0, M;
+  int t0, rows, T;
+  float *v;                   /* [nn][C][T] */
+  float *mx;                  /* [nn][M][T] */
+} WinogradChunk;
+
+/* Input channel c of the chunk: its rows of tiles, transformed. */
 static void
-winograd_rows (const Winograd *w, const WinogradGeometry *geometry, const float *input,
-               const TunitShape *in, int q0, int count, const float *u, float *output,
-               float *scratch, float **thread_scratch, const CpuContext *cpu)
+transform_input_channel (void *data, int c, int worker)
 {
-  int threads = cpu->threads;
-  WinogradGeometry g = *geometry;
-  int m = w->m, n = m + 2, nn = n * n;
-  int H = in->height, W = in->width, C = w->in_channels, M = count;
+  const WinogradChunk *k = data;
+  const Winograd *w = k->w;
+  const WinogradGeometry *g = k->g;
+  int m = w->m, T = k->T;
+  int band_rows = m * k->rows + 2;
+  float *band = k->thread_scratch[worker], *tmp = band + (gsize) band_rows * g->band_width;
+  gsize in_plane = (gsize) k->in->height * k->in->width;
+  fill_band (w, k->input + c * in_plane, k->in, m * k->t0 - 1, band_rows, g->band_width, band);
+  input_transform_variants[w->isa] (m, band, k->rows, g->tiles_w, g->band_width, tmp,
+                                    k->v + (gsize) c * T, (gsize) w->in_channels * T);
+}
+
+/* The GEMM of transform point xi. */
+static void
+multiply_point (void *data, int xi, int worker)
+{
+  const WinogradChunk *k = data;
+  int n = k->w->m + 2, nn = n * n;
+  int C = k->w->in_channels, M = k->M, T = k->T;
+  cpu_gemm (k->gemm, M, T, C, k->u + (gsize) xi * C, nn * C, k->v + (gsize) xi * C * T, T,
+            0.0f, k->mx + (gsize) xi * M * T, T);
+}
+
+/* GEMM row q0 + q of the chunk: its output rows, transformed back, with
+ * bias and activation. */
+static void
+transform_output_row (void *data, int q, int worker)
+{
+  const WinogradChunk *k = data;
+  const Winograd *w = k->w;
+  const WinogradGeometry *g = k->g;
+  int m = w->m, n = m + 2;
+  int H = k->in->height, W = k->in->width, M = k->M, T = k->T;
   gsize in_plane = (gsize) H * W;
   gsize out_plane = w->phases ? 4 * in_plane : in_plane;
   int out_width = w->phases ? 2 * W : W;
-  for (int t0 = 0; t0 < g.tiles_h; t0 += g.chunk_rows) {
-    int rows = MIN (g.chunk_rows, g.tiles_h - t0);
-    int T = rows * g.tiles_w;
-    float *v = scratch;                          /* [nn][C][T] */
-    float *mx = scratch + (gsize) nn * C * T;    /* [nn][M][T] */
-#pragma omp parallel num_threads (threads)
-    {
-      float *mine = thread_scratch[THREAD_ID ()];
-      int band_rows = m * rows + 2;
-#pragma omp for schedule (static)
-      for (int c = 0; c < C; c++) {
-        float *band = mine, *tmp = mine + (gsize) band_rows * g.band_width;
-        fill_band (w, input + c * in_plane, in, m * t0 - 1, band_rows, g.band_width, band);
-        input_transform_variants[w->isa] (m, band, rows, g.tiles_w, g.band_width, tmp,
-                                          v + (gsize) c * T, (gsize) C * T);
-      }
-#ifdef _OPENMP
-#pragma omp for schedule (static)
-      for (int xi = 0; xi < nn; xi++)
-        cpu_gemm (&cpu->gemm, M, T, C, u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T,
-                  0.0f, mx + (gsize) xi * M * T, T);
-#else
-      for (int xi = 0; xi < nn; xi++)
-        cpu_gemm (&cpu->gemm, M, T, C, u + (gsize) xi * C, nn * C, v + (gsize) xi * C * T, T,
-                  0.0f, mx + (gsize) xi * M * T, T);
-#endif
-#pragma omp for schedule (static)
-      for (int q = 0; q < M; q++) {
-        float *s = mine, *row = mine + (gsize) n * g.tiles_w;
-        int o = w->phases ? (q0 + q) % w->channels : q0 + q;
-        int phase = w->phases ? (q0 + q) / w->channels : 0;
-        float bias = w->bias[q0 + q];
-        for (int t = 0; t < rows; t++) {
-          for (int r = 0; r < m; r++) {
-            int y = m * (t0 + t) + r;
-            if (y >= H)
-              break;
-            output_transform_row_variants[w->isa] (m, mx + (gsize) q * T, (gsize) M * T, t,
-                                                   g.tiles_w, r, s, row);
-            if (!w->phases) {
-              float *dst = output + o * out_plane + (gsize) y * W;
-              memcpy (dst, row, sizeof (float) * W);
-              bias_activate_row (dst, W, bias, w->activation);
-            } else {
-              bias_activate_row (row, W, bias, w->activation);
-              float *dst = output + o * out_plane + (gsize) (2 * y + phase / 2) * out_width
-                           + phase % 2;
-              for (int x = 0; x < W; x++)
-                dst[2 * x] = row[x];
-            }
-          }
-        }
+  float *mine = k->thread_scratch[worker];
+  float *s = mine, *row = mine + (gsize) n * g->tiles_w;
+  int o = w->phases ? (k->q0 + q) % w->channels : k->q0 + q;
+  int phase = w->phases ? (k->q0 + q) / w->channels : 0;
+  float bias = w->bias[k->q0 + q];
+  for (int t = 0; t < k->rows; t++) {
+    for (int r = 0; r < m; r++) {
+      int y = m * (k->t0 + t) + r;
+      if (y >= H)
+        break;
+      output_transform_row_variants[w->isa] (m, k->mx + (gsize) q * T, (gsize) M * T, t,
+                                             g->tiles_w, r, s, row);
+      if (!w->phases) {
+        float *dst = k->output + o * out_plane + (gsize) y * W;
+        memcpy (dst, row, sizeof (float) * W);
+        bias_activate_row (dst, W, bias, w->activation);
+      } else {
+        bias_activate_row (row, W, bias, w->activation);
+        float *dst = k->output + o * out_plane + (gsize) (2 * y + phase / 2) * out_width
+                     + phase % 2;
+        for (int x = 0; x < W; x++)
+          dst[2 * x] = row[x];
       }
     }
+  }
+}
+
+/* GEMM rows q0 .. q0+count-1 of the convolution (output channels, or
+ * phase x channel), whose transformed weights are u[count][(m+2)^2][C].
+ * Each chunk is three successive runs of the pool (every input transform
+ * before any GEMM, every GEMM before any output transform). */
+static void
+winograd_rows (const Winograd *w, const WinogradGeometry *g, const float *input,
+               const TunitShape *in, int q0, int count, const float *u, float *output,
+               float *scratch, float **thread_scratch, const CpuContext *cpu)
+{
+  int n = w->m + 2, nn = n * n;
+  WinogradChunk k = {
+    .w = w, .g = g, .gemm = &cpu->gemm, .input = input, .in = in, .u = u, .output = output,
+    .thread_scratch = thread_scratch, .q0 = q0, .M = count,
+  };
+  for (k.t0 = 0; k.t0 < g->tiles_h; k.t0 += g->chunk_rows) {
+    k.rows = MIN (g->chunk_rows, g->tiles_h - k.t0);
+    k.T = k.rows * g->tiles_w;
+    k.v = scratch;
+    k.mx = scratch + (gsize) nn * w->in_channels * k.T;
+    cpu_thread_pool_for (cpu->pool, cpu->threads, w->in_channels, CPU_SCHEDULE_STATIC,
+                         transform_input_channel, &k);
+    cpu_thread_pool_for (cpu->pool, cpu->threads, nn, CPU_SCHEDULE_STATIC, multiply_point, &k);
+    cpu_thread_pool_for (cpu->pool, cpu->threads, count, CPU_SCHEDULE_STATIC,
+                         transform_output_row, &k);
   }
 }
 
@@ -468,14 +522,13 @@ winograd_run_variant (const Winograd *w, const float *input, const TunitShape *i
                       float *output, float *scratch, float **thread_scratch,
                       float *weight_scratch, const CpuContext *cpu)
 {
-  int threads = cpu->threads;
   WinogradGeometry g = winograd_geometry (w, in);
   int block = weight_block_rows (w);
   for (int q0 = 0; q0 < w->rows; q0 += block) {
     int count = MIN (block, w->rows - q0);
     const float *u = w->u + (gsize) q0 * (w->m + 2) * (w->m + 2) * w->in_channels;
     if (w->u == NULL) {
-      transform_weights (w, weight_scratch, q0, count, threads);
+      transform_weights (w, weight_scratch, q0, count, cpu->pool, cpu->threads);
       u = weight_scratch;
     }
     winograd_rows (w, &g, input, in, q0, count, u, output, scratch, thread_scratch, cpu);

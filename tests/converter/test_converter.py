@@ -11,6 +11,7 @@ import importlib.machinery
 import os
 import pickle
 import random
+import resource
 import shutil
 import struct
 import subprocess
@@ -45,6 +46,14 @@ def expected_tensors(G, C):
             continue
         out['E.' + name] = t
     return out
+
+
+def load_converter():
+    """models/tunit-convert as a module, for tests of its helpers."""
+    loader = importlib.machinery.SourceFileLoader('tunit_convert', CONVERTER)
+    module = types.ModuleType(loader.name)
+    loader.exec_module(module)
+    return module
 
 
 class Malicious:
@@ -82,10 +91,14 @@ class ConverterTest(unittest.TestCase):
 
     # ------------------------------------------------------------ helpers
 
-    def run_converter(self, *args):
+    def run_converter(self, *args, timeout=300):
+        # 4 GiB of address space: a conversion of these small checkpoints
+        # needs a fraction of it, and a bad file must not take the machine
+        def limit_memory():
+            resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
         return subprocess.run([sys.executable, CONVERTER] + [str(a) for a in args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              timeout=300)
+                              timeout=timeout, preexec_fn=limit_memory)
 
     def convert_ok(self, ckpt, out, *flags):
         r = self.run_converter(ckpt, out, *flags)
@@ -93,10 +106,10 @@ class ConverterTest(unittest.TestCase):
         self.assertEqual(r.stderr, '')
         return safetensors_io.read(out)
 
-    def assert_rejected(self, ckpt, *phrases, flags=()):
+    def assert_rejected(self, ckpt, *phrases, flags=(), timeout=300):
         out_dir = tempfile.mkdtemp(dir=self.tmp)
         out = os.path.join(out_dir, 'out.safetensors')
-        r = self.run_converter(ckpt, out, *flags)
+        r = self.run_converter(ckpt, out, *flags, timeout=timeout)
         self.assertEqual(r.returncode, 1, 'stdout %r stderr %r' % (r.stdout, r.stderr))
         self.assertTrue(r.stderr.startswith(PREFIX), r.stderr)
         self.assertNotIn('Traceback', r.stderr)
@@ -426,6 +439,123 @@ class ConverterTest(unittest.TestCase):
         zipped = self.rewrite_zip('memo_zip.ckpt', lambda n, d: bomb if n.endswith('data.pkl')
                                   else d)
         self.assert_rejected(zipped, 'memo index')
+
+    # ------------------------------------------- sizes the file declares
+
+    def expanded_mlp(self, mlp_dim, hidden_layers=1):
+        """G with an MLP of width mlp_dim whose tensors are stride-0 views
+        of one-element storages: a few KB that declare mlp_dim^2 elements."""
+        g = collections.OrderedDict((k, v) for k, v in self.G_ema.state_dict().items()
+                                    if not k.startswith('mlp.'))
+        style_dim = self.C_ema.cont.out_features
+        last = self.G_ema.state_dict()['mlp.model.2.fc.weight'].shape[0]
+        widths = [style_dim] + [mlp_dim] * (hidden_layers + 1) + [last]
+        for j in range(len(widths) - 1):
+            g['mlp.model.%d.fc.weight' % j] = torch.zeros(1).expand(widths[j + 1], widths[j])
+            g['mlp.model.%d.fc.bias' % j] = torch.zeros(1).expand(widths[j + 1])
+        return g
+
+    def test_expanded_views(self):
+        """Stride-0 expansions declaring 2.6e8 elements (the gather used to
+        copy them one by one, for hours) or more than 2^28 in one tensor
+        are refused before any copy."""
+        for mlp_dim, phrase in ((16000, 'is a view of a storage of only 1 elements'),
+                                (30000, 'has more than 268435456 elements')):
+            for legacy in (False, True):
+                ckpt = self.path('expanded_%d_%d.ckpt' % (mlp_dim, legacy))
+                g = self.expanded_mlp(mlp_dim)
+                g.move_to_end('mlp.model.1.fc.weight', last=False)   # read first
+                torch.save({'G_EMA_state_dict': g,
+                            'C_EMA_state_dict': self.C_ema.state_dict()}, ckpt,
+                           _use_new_zipfile_serialization=not legacy)
+                # the file is far smaller than what it declares
+                self.assertLess(os.path.getsize(ckpt) * 20, 4 * mlp_dim ** 2)
+                self.assert_rejected(ckpt, phrase, timeout=60)
+
+    def test_overlapping_and_short_views(self):
+        """Overlapping strides that declare more elements than the storage,
+        and views that reach past it."""
+        g = collections.OrderedDict(self.G_ema.state_dict())
+        name = 'decoder.model.2.conv.weight'
+        shape = g[name].shape
+        storage = torch.zeros(shape.numel() // 2)
+        g[name] = storage.as_strided(shape, (1, 1, 1, 1))
+        ckpt = self.path('overlap.ckpt')
+        torch.save({'G_EMA_state_dict': g, 'C_EMA_state_dict': self.C_ema.state_dict()}, ckpt)
+        self.assert_rejected(ckpt, 'is a view of a storage of only')
+        # a view that fits, with an odd order of strides, converts exactly
+        g[name] = self.G_ema.state_dict()[name].permute(3, 1, 0, 2).contiguous() \
+            .permute(2, 1, 3, 0)
+        self.assertEqual(g[name].shape, shape)
+        torch.save({'G_EMA_state_dict': g, 'C_EMA_state_dict': self.C_ema.state_dict(),
+                    'epoch': 1}, ckpt)
+        meta, tensors = self.convert_ok(ckpt, self.path('permuted.safetensors'))
+        self.assert_model(meta, tensors, self.G_ema, self.C_ema, 'F32', 64, 'ema', 'overlap.ckpt', 1)
+
+    def test_model_size_bound(self):
+        """More than 2^30 elements in all is refused before reading them."""
+        tc = load_converter()
+        ref = tc.StorageRef('0', 'F32', 0, 1 << 28)
+        tensors = [('t%d' % i, tc.TensorRec(ref, 0, (1 << 28,), (1,))) for i in range(5)]
+        with self.assertRaisesRegex(tc.ConvertError, 'at most 1073741824'):
+            tc.check_model_size(tensors)
+        tc.check_model_size(tensors[:4])
+
+    # ------------------------------------------ structures that share parts
+
+    @staticmethod
+    def laughs_ops(depth):
+        """Protocol-2 opcodes that leave on the stack a tuple of two
+        references to a tuple of two references ... depth levels deep:
+        2^depth leaves from a few hundred bytes."""
+        ops = b'X\x01\x00\x00\x00aq\x00'
+        for i in range(depth):
+            ops += b'h' + bytes([i]) + b'h' + bytes([i]) + b'\x86' + b'q' + bytes([i + 1])
+            if i + 1 < depth:
+                ops += b'0'
+        return ops
+
+    def test_shown_is_bounded(self):
+        tc = load_converter()
+        laughs = 'a'
+        for _ in range(200):
+            laughs = (laughs, laughs)
+        for obj in (laughs, [laughs] * 1000, {'k': laughs, 1: [laughs]}, 'x' * 10 ** 7,
+                    b'y' * 10 ** 7, 10 ** 4000, KeyError(laughs)):
+            text = tc.shown_error(obj) if isinstance(obj, Exception) else tc.shown(obj)
+            self.assertLessEqual(len(text), 120, text)
+        self.assertEqual(tc.shown(('storage', 3, [1, 2])), "('storage', 3, [1, 2])")
+        self.assertEqual(tc.shown('name'), 'name')
+
+    def test_billion_laughs(self):
+        """A persistent id, a dict key and a state-dict key that refer to
+        their parts 2^40 times: refused at once with a short message (the
+        message used to take 3.5 GB; hashing the key never ended)."""
+        laughs = self.laughs_ops(40)
+        pickles = {
+            'pid': b'\x80\x02}X\x01\x00\x00\x00x' + laughs + b'Qs.',
+            'key': b'\x80\x02}' + laughs + b'K\x01s.',
+            'list': b'\x80\x02]' + laughs + b'a.',
+        }
+        for what, data in pickles.items():
+            for container in ('zip', 'legacy'):
+                if container == 'zip':
+                    ckpt = self.rewrite_zip('laughs_%s.ckpt' % what,
+                                            lambda n, d: data if n.endswith('data.pkl') else d)
+                else:
+                    ckpt = self.write('laughs_%s_legacy.ckpt' % what, b''.join([
+                        pickle.dumps(0x1950a86a20f9469cfc6c, protocol=2),
+                        pickle.dumps(1001, protocol=2),
+                        pickle.dumps({'protocol_version': 1001, 'little_endian': True},
+                                     protocol=2), data, pickle.dumps([], protocol=2)]))
+                message = self.assert_rejected(ckpt, 'expands to more than', timeout=60)
+                self.assertLess(len(message), 400)
+        # below the bound the unpickler runs, and its messages stay short
+        pid = self.rewrite_zip('laughs_small.ckpt', lambda n, d: (
+            b'\x80\x02}X\x01\x00\x00\x00x' + self.laughs_ops(20) + b'Qs.')
+            if n.endswith('data.pkl') else d)
+        message = self.assert_rejected(pid, 'unsupported persistent id', timeout=60)
+        self.assertLess(len(message), 400)
 
     def test_inconsistent_shapes(self):
         def save(name, g, c):

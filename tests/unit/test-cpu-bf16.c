@@ -103,10 +103,14 @@ keep (float value)
 static CpuContext
 make_context (void)
 {
-  CpuContext cpu = { .threads = tunit_cpu_threads_init (0), .isa = tunit_cpu_isa_detect () };
+  CpuContext cpu = { .isa = tunit_cpu_isa_detect () };
+  cpu.pool = cpu_thread_pool_new (tunit_cpu_threads_init (0), tunit_cpu_worker_thread_start,
+                                  NULL, NULL);
+  g_assert_nonnull (cpu.pool);
+  cpu.threads = cpu_thread_pool_threads (cpu.pool);
   CpuGemmProvider provider;
   g_assert_true (tunit_cpu_gemm_choose (TUNIT_CPU_GEMM_AUTO, &provider, NULL));
-  cpu.gemm = (CpuGemm) { .provider = provider, .threads = cpu.threads };
+  cpu.gemm = (CpuGemm) { .provider = provider };
   return cpu;
 }
 
@@ -174,6 +178,7 @@ test_case (gconstpointer data)
   g_free (scratch.per_thread);
   g_free (scratch.weights);
   free (scratch.shared);
+  cpu_thread_pool_free (cpu.pool);
   g_free (got), g_free (emulated), g_free (exact), g_free (magnitude);
   g_free (weight), g_free (bias), g_free (input);
   g_rand_free (rand);

@@ -4,7 +4,9 @@
 #include "tiny-model.h"
 #include "tunit.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <string.h>
 
 static GBytes *valid_model;
@@ -104,6 +106,95 @@ test_not_json (void)
   assert_rejected (binary, "UTF-8");
 }
 
+/* The tiny model's header with `extra` as one more top-level member. */
+static GBytes *
+with_extra_member (const char *extra)
+{
+  g_autofree char *header = tiny_model_header (valid_model);
+  char *end = strrchr (header, '}');
+  g_assert_nonnull (end);
+  *end = '\0';
+  g_autofree char *text = g_strconcat (header, ",", extra, "}", NULL);
+  return tiny_model_with_header (valid_model, text);
+}
+
+/* `n` copies of `open` + `middle` + `n` copies of `close` */
+static char *
+nested (const char *open, gsize n, const char *middle, const char *close)
+{
+  GString *text = g_string_new (NULL);
+  for (gsize i = 0; i < n; i++)
+    g_string_append (text, open);
+  g_string_append (text, middle);
+  for (gsize i = 0; i < n; i++)
+    g_string_append (text, close);
+  return g_string_free (text, FALSE);
+}
+
+/* Deep or huge headers are refused before the (recursive) JSON parser
+ * sees them: a nesting of 100000 used to overflow its stack. */
+static void
+test_header_depth (void)
+{
+  /* open, middle, close; levels per repetition */
+  const struct { const char *open, *middle, *close; gsize levels; } shapes[] = {
+    { "[", "1", "]", 1 }, { "{\"a\":", "1", "}", 1 }, { "[{\"a\":", "[]", "}]", 2 },
+  };
+  for (guint s = 0; s < G_N_ELEMENTS (shapes); s++)
+    for (gsize n = 3; n <= 300000; n *= 10) {
+      g_autofree char *value = nested (shapes[s].open, n, shapes[s].middle, shapes[s].close);
+      g_autofree char *member = g_strconcat ("\"x\":", value, NULL);
+      g_autoptr (GBytes) bytes = with_extra_member (member);
+      /* within the bound (8 levels with the root) it fails later, as a
+       * tensor entry that is not one */
+      gboolean within = 1 + shapes[s].levels * n <= 8;
+      assert_rejected (bytes, within ? "'x'" : "nests deeper than 8 levels");
+    }
+  /* brackets (and an escaped quote) inside strings do not count: this
+   * model, with a metadata text of 2000 brackets, is valid */
+  g_autofree char *brackets = nested ("[{", 1000, "\\\"", "}]");
+  g_autofree char *decoded = nested ("[{", 1000, "\"", "}]");
+  g_autofree char *header = tiny_model_header (valid_model);
+  g_autoptr (GString) edited = g_string_new (header);
+  const char *key = "\"__metadata__\":{";
+  char *at = strstr (edited->str, key);
+  g_assert_nonnull (at);
+  g_autofree char *note = g_strdup_printf ("\"note\":\"%s\",", brackets);
+  g_string_insert (edited, at - edited->str + strlen (key), note);
+  g_autoptr (GBytes) valid = tiny_model_with_header (valid_model, edited->str);
+  GError *error = NULL;
+  g_autoptr (TunitModel) model = tunit_model_load_from_bytes (valid, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tunit_model_get_metadata (model, "note"), ==, decoded);
+}
+
+static void
+test_header_size (void)
+{
+  /* many values in one array, many top-level members, a long header */
+  g_autofree char *ones = nested ("1,", 300000, "1", "");
+  g_autofree char *array = g_strconcat ("\"x\":[", ones, "]", NULL);
+  g_autoptr (GBytes) many_values = with_extra_member (array);
+  assert_rejected (many_values, "names and values");
+
+  GString *members = g_string_new (NULL);
+  for (int i = 0; i < 10001; i++)
+    g_string_append_printf (members, "%s\"t%d\":0", i ? "," : "", i);
+  g_autoptr (GBytes) many_members = with_extra_member (members->str);
+  g_string_free (members, TRUE);
+  assert_rejected (many_members, "more than 10000 tensors");
+
+  gsize length = 16 * 1024 * 1024 + 1;
+  char *padding = g_malloc (length + 1);
+  memset (padding, ' ', length);
+  padding[length] = '\0';
+  padding[0] = '{';
+  padding[length - 1] = '}';
+  g_autoptr (GBytes) long_header = tiny_model_with_header (valid_model, padding);
+  g_free (padding);
+  assert_rejected (long_header, "header length");
+}
+
 static void
 set_member (JsonObject *root, gconstpointer data)
 {
@@ -142,6 +233,68 @@ test_bad_tensor_entries (void)
                         "truncated");
 }
 
+/* A tensor may have at most 2^28 elements, checked before its bytes. */
+static void
+test_tensor_too_large (void)
+{
+  assert_edit_rejected ("G.decoder.model.3.conv.bias|shape|[16384,16385]",
+                        "more than 268435456 elements");
+  assert_edit_rejected ("G.decoder.model.3.conv.bias|shape|[16384,16384,0]", "bytes");
+}
+
+/* All tensors together may hold at most 2^30 elements: a sparse file of
+ * five tensors of 2^28 floats (5 GiB, none of it read) is refused. */
+static void
+test_model_too_large (void)
+{
+  g_autoptr (JsonBuilder) builder = json_builder_new ();
+  const gsize tensor_bytes = (gsize) 4 << 28;
+  json_builder_begin_object (builder);
+  for (int i = 0; i < 5; i++) {
+    g_autofree char *name = g_strdup_printf ("t%d", i);
+    json_builder_set_member_name (builder, name);
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "dtype");
+    json_builder_add_string_value (builder, "F32");
+    json_builder_set_member_name (builder, "shape");
+    json_builder_begin_array (builder);
+    json_builder_add_int_value (builder, 1 << 28);
+    json_builder_end_array (builder);
+    json_builder_set_member_name (builder, "data_offsets");
+    json_builder_begin_array (builder);
+    json_builder_add_int_value (builder, i * tensor_bytes);
+    json_builder_add_int_value (builder, (i + 1) * tensor_bytes);
+    json_builder_end_array (builder);
+    json_builder_end_object (builder);
+  }
+  json_builder_end_object (builder);
+  g_autoptr (JsonGenerator) generator = json_generator_new ();
+  g_autoptr (JsonNode) root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  g_autofree char *header = json_generator_to_data (generator, NULL);
+  guint64 length = strlen (header);
+  guint8 prefix[8];
+  for (int i = 0; i < 8; i++)
+    prefix[i] = (guint8) (length >> (8 * i));
+
+  g_autofree char *dir = g_dir_make_tmp ("test-model-loader-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "huge.safetensors", NULL);
+  FILE *file = fopen (path, "wb");
+  g_assert_nonnull (file);
+  g_assert_cmpint (fwrite (prefix, 1, 8, file), ==, 8);
+  g_assert_cmpint (fwrite (header, 1, length, file), ==, length);
+  gboolean sparse = fseeko (file, 5 * tensor_bytes - 1, SEEK_CUR) == 0 && fputc (0, file) == 0;
+  g_assert_cmpint (fclose (file), ==, 0);
+  g_assert_true (sparse);
+  GError *error = NULL;
+  g_assert_null (tunit_model_load (path, &error));
+  g_assert_error (error, TUNIT_ERROR, TUNIT_ERROR_FORMAT);
+  g_assert_nonnull (strstr (error->message, "more than 1073741824 elements in all"));
+  g_error_free (error);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 static void
 set_metadata (JsonObject *root, gconstpointer data)
 {
@@ -174,6 +327,10 @@ test_bad_metadata (void)
   assert_metadata_rejected ("tunit.n_res|\"2\"", "lacks tensor");
   assert_metadata_rejected ("tunit.num_domains|\"4\"", "centroids");
   assert_metadata_rejected ("tunit.style_dim|\"5\"", NULL);
+  /* img_size is 16 * 2^n_downs, and n_downs at most 6 */
+  assert_metadata_rejected ("tunit.img_size|\"64\"", "does not match");
+  assert_metadata_rejected ("tunit.n_downs|\"7\"", "tunit.n_downs");
+  assert_metadata_rejected ("tunit.img_size|\"2048\"", "tunit.img_size");
 }
 
 static void
@@ -223,7 +380,11 @@ main (int argc, char **argv)
   g_test_add_func ("/loader/short-and-truncated", test_short_and_truncated);
   g_test_add_func ("/loader/bad-header-length", test_bad_header_length);
   g_test_add_func ("/loader/not-json", test_not_json);
+  g_test_add_func ("/loader/header-depth", test_header_depth);
+  g_test_add_func ("/loader/header-size", test_header_size);
   g_test_add_func ("/loader/bad-tensor-entries", test_bad_tensor_entries);
+  g_test_add_func ("/loader/tensor-too-large", test_tensor_too_large);
+  g_test_add_func ("/loader/model-too-large", test_model_too_large);
   g_test_add_func ("/loader/bad-metadata", test_bad_metadata);
   g_test_add_func ("/loader/missing-tensor", test_missing_tensor);
   g_test_add_func ("/loader/random-corruption", test_random_corruption);
