@@ -65,6 +65,25 @@ read_device (TunitEngineOptions *options, GError **error)
   return TRUE;
 }
 
+/* TUNIT_CPU_GEMM: a provider's name; unset or empty leaves the choice */
+static gboolean
+read_gemm_provider (TunitEngineOptions *options, GError **error)
+{
+  const char *text = g_getenv ("TUNIT_CPU_GEMM");
+  if (text == NULL || *text == '\0')
+    return TRUE;
+  if (strcmp (text, "openblas") == 0)
+    options->cpu_gemm = TUNIT_CPU_GEMM_OPENBLAS;
+  else if (strcmp (text, "onednn") == 0)
+    options->cpu_gemm = TUNIT_CPU_GEMM_ONEDNN;
+  else {
+    g_set_error (error, TUNIT_ERROR, TUNIT_ERROR_ARGUMENT,
+                 "TUNIT_CPU_GEMM=\"%s\": expected openblas or onednn", text);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 read_cpu_variables (TunitEngineOptions *options, GError **error)
 {
@@ -84,7 +103,9 @@ read_cpu_variables (TunitEngineOptions *options, GError **error)
     return FALSE;
   if (present)
     options->keep_winograd_weights = keep ? 1 : -1;
-  return read_switch ("TUNIT_CPU_PORTABLE_LOOPS", &options->portable_loops, error)
+  return read_gemm_provider (options, error)
+         && read_switch ("TUNIT_CPU_FORCE_BF16", &options->force_bf16, error)
+         && read_switch ("TUNIT_CPU_PORTABLE_LOOPS", &options->portable_loops, error)
          && read_switch ("TUNIT_CPU_PROFILE", &options->profile, error);
 }
 

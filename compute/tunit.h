@@ -92,6 +92,14 @@ typedef enum {
   TUNIT_PRECISION_BF16,
 } TunitPrecision;
 
+/* Who multiplies the matrices of the CPU backend. */
+typedef enum {
+  TUNIT_CPU_GEMM_AUTO,       /* oneDNN on AVX-512 CPUs and where OpenBLAS does not know the
+                              * CPU, OpenBLAS elsewhere */
+  TUNIT_CPU_GEMM_OPENBLAS,
+  TUNIT_CPU_GEMM_ONEDNN,     /* fails where libtunit was built without oneDNN */
+} TunitCpuGemm;
+
 typedef struct {
   TunitBackendKind backend;
   int device_index;          /* Vulkan device, -1 = choose */
@@ -110,6 +118,10 @@ typedef struct {
                                 * 0 = chosen per layer (TUNIT_CPU_WINOGRAD=2|4) */
   int keep_winograd_weights;   /* CPU: 1 = transform once and keep, -1 = transform per frame,
                                 * 0 = by frame size (TUNIT_CPU_KEEP_WEIGHTS=1|0) */
+  TunitCpuGemm cpu_gemm;       /* CPU: GEMM provider (TUNIT_CPU_GEMM=openblas|onednn) */
+  gboolean force_bf16;         /* CPU: precision bf16 runs bf16 convolutions even where the CPU
+                                * has no bf16 instructions: oneDNN's portable kernels, slow;
+                                * for tests (TUNIT_CPU_FORCE_BF16=1) */
   gboolean portable_loops;     /* CPU: the build's baseline instruction set, not the best the
                                 * CPU has (TUNIT_CPU_PORTABLE_LOOPS=1) */
   int vulkan_conv_tile;        /* Vulkan: n > 0 = convolution tile shape n - 1 everywhere,

@@ -431,6 +431,41 @@ compare_doubles (const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
+/* "Intel(R) Xeon(R) ...; avx2 avx512f avx512_bf16, no amx_bf16": the
+ * CPU a benchmark ran on and the flags that decide its kernels (Linux
+ * /proc/cpuinfo; NULL elsewhere). */
+static char *
+describe_cpu (void)
+{
+  g_autofree char *text = NULL;
+  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL))
+    return NULL;
+  static const char *const wanted[] = { "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16" };
+  g_autofree char *model = NULL;
+  g_auto (GStrv) flags = NULL;
+  g_auto (GStrv) lines = g_strsplit (text, "\n", -1);
+  for (int i = 0; lines[i] != NULL && (model == NULL || flags == NULL); i++) {
+    char *colon = strchr (lines[i], ':');
+    if (colon == NULL)
+      continue;
+    if (model == NULL && g_str_has_prefix (lines[i], "model name"))
+      model = g_strstrip (g_strdup (colon + 1));
+    else if (flags == NULL && g_str_has_prefix (lines[i], "flags"))
+      flags = g_strsplit (g_strstrip (colon + 1), " ", -1);
+  }
+  GString *out = g_string_new (model != NULL ? model : "unknown CPU");
+  GString *absent = g_string_new (NULL);
+  g_string_append (out, ";");
+  for (guint f = 0; f < G_N_ELEMENTS (wanted); f++) {
+    gboolean has = flags != NULL && g_strv_contains ((const char *const *) flags, wanted[f]);
+    g_string_append_printf (has ? out : absent, " %s", wanted[f]);
+  }
+  if (absent->len > 0)
+    g_string_append_printf (out, ", no%s", absent->str);
+  g_string_free (absent, TRUE);
+  return g_string_free (out, FALSE);
+}
+
 static int
 command_bench (int argc, char **argv)
 {
@@ -470,6 +505,9 @@ command_bench (int argc, char **argv)
   double median = options.frames % 2 ? times[options.frames / 2]
                                      : (times[options.frames / 2 - 1] + times[options.frames / 2]) / 2;
   double flops = tunit_model_generator_flops (model, width, height);
+  g_autofree char *cpu = describe_cpu ();
+  if (cpu != NULL)
+    printf ("cpu %s\n", cpu);
   printf ("backend %s (%s)\n", tunit_engine_get_backend_name (engine),
           tunit_engine_get_description (engine));
   printf ("size %dx%d: median %.1f ms/frame (min %.1f, max %.1f, %d frames), %.1f GFLOP/frame, %.1f GFLOP/s\n",

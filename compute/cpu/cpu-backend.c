@@ -12,6 +12,7 @@
  * ask for; a frame of that size then runs without allocating. */
 #include "backend.h"
 #include "cpu-kernels.h"
+#include "tunit-config.h"
 
 #include <cblas.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 /* In the order they are tried: a new one (reduced precision, say) goes
  * where it should win. */
 static const CpuConvAlgorithm *const algorithms[] = {
+  &tunit_cpu_bf16_conv,
   &tunit_cpu_winograd_conv,
   &tunit_cpu_direct_conv,
   &tunit_cpu_space_to_depth_conv,
@@ -30,6 +32,7 @@ typedef struct {
   TunitBackend base;
   CpuContext cpu;
   TunitEngineOptions options;
+  gboolean bf16;                       /* convolutions of per-frame graphs in bf16 */
 } CpuBackend;
 
 /* How one node runs. */
@@ -90,6 +93,7 @@ conv_policy (CpuGraph *graph, gsize largest_value)
     .winograd_tile = options->winograd_tile,
     .keep_weights = options->keep_winograd_weights,
     .largest_value = largest_value,
+    .bf16 = backend_of (graph)->bf16,
   };
 }
 
@@ -179,7 +183,11 @@ cpu_graph_prepare (TunitBackendGraph *base, const TunitGraphLayout *layout, GErr
   graph->buffers = g_new0 (float *, MAX (layout->n_slots, 1));
   graph->n_buffers = layout->n_slots;
   graph->scratch.per_thread = g_new0 (float *, threads);
-  gboolean ok = (graph->scratch.shared = malloc (sizeof (float) * size.shared)) != NULL
+  void *shared = NULL;
+  /* 64-byte aligned for oneDNN's bf16 convolutions */
+  if (posix_memalign (&shared, 64, sizeof (float) * size.shared) != 0)
+    shared = NULL;
+  gboolean ok = (graph->scratch.shared = shared) != NULL
                 && (graph->scratch.weights = malloc (sizeof (float) * size.weights)) != NULL;
   for (int t = 0; ok && t < threads; t++)
     ok = (graph->scratch.per_thread[t] = malloc (sizeof (float) * size.per_thread)) != NULL;
@@ -338,9 +346,39 @@ static const TunitBackendVTable cpu_vtable = {
   .graph_run = cpu_graph_run,
 };
 
+/* Decides self->bf16 and says what runs.  bf16 where it is asked for and
+ * the CPU has bf16 products (or force_bf16); otherwise fp32, said once. */
+static char *
+describe_precision (CpuBackend *self, const TunitEngineOptions *options)
+{
+  const char *native = tunit_cpu_native_bf16 ();
+  if (options->precision == TUNIT_PRECISION_FP16)
+    return g_strdup ("fp32 (fp16 is not available on the CPU backend)");
+  if (options->precision == TUNIT_PRECISION_BF16) {
+    if (!TUNIT_HAVE_ONEDNN) {
+      g_message ("precision bf16: libtunit was built without oneDNN; the CPU backend runs fp32");
+      return g_strdup ("fp32 (bf16 needs oneDNN, which this build lacks)");
+    }
+    if (native == NULL && !options->force_bf16) {
+      g_message ("precision bf16: this CPU has neither AMX-BF16 nor AVX512-BF16; "
+                 "the CPU backend runs fp32");
+      return g_strdup ("fp32 (bf16 asked for; this CPU has no bf16 instructions)");
+    }
+    self->bf16 = TRUE;
+    g_autofree char *kernel = tunit_cpu_bf16_conv_describe ();
+    return g_strdup_printf ("bf16 convolutions (%s; cpu %s%s), fp32 accumulation and "
+                            "normalisation", kernel, native != NULL ? native : "without bf16",
+                            native != NULL ? "" : ", forced");
+  }
+  return g_strdup ("fp32");
+}
+
 TunitBackend *
 tunit_cpu_backend_new (const TunitEngineOptions *options, GError **error)
 {
+  CpuGemmProvider provider;
+  if (!tunit_cpu_gemm_choose (options->cpu_gemm, &provider, error))
+    return NULL;
   CpuBackend *self = g_new0 (CpuBackend, 1);
   self->base.vtable = &cpu_vtable;
   self->base.name = "cpu";
@@ -353,12 +391,11 @@ tunit_cpu_backend_new (const TunitEngineOptions *options, GError **error)
   }
   int threads = self->cpu.threads = cpu_thread_pool_threads (self->cpu.pool);
   self->cpu.isa = options->portable_loops ? TUNIT_CPU_ISA_GENERIC : tunit_cpu_isa_detect ();
-  /* reduced precision is not implemented on the CPU: it runs fp32 */
-  gboolean reduced = options->precision == TUNIT_PRECISION_FP16
-                     || options->precision == TUNIT_PRECISION_BF16;
-  self->base.description = g_strdup_printf ("CPU (OpenBLAS, %d threads, %s loops), fp32%s",
+  self->cpu.gemm = (CpuGemm) { .provider = provider };
+  g_autofree char *gemm = tunit_cpu_gemm_describe (provider);
+  g_autofree char *precision = describe_precision (self, options);
+  self->base.description = g_strdup_printf ("CPU (gemm %s, %d threads, %s loops), %s", gemm,
                                             threads, tunit_cpu_isa_name (self->cpu.isa),
-                                            reduced ? " (reduced precision not available "
-                                                      "on the CPU backend)" : "");
+                                            precision);
   return &self->base;
 }

@@ -1,9 +1,7 @@
-/* cpu-im2col-conv.c - any convolution as im2col + OpenBLAS sgemm, in bands
+/* cpu-im2col-conv.c - any convolution as im2col + sgemm, in bands
  * of output rows: the reference the faster algorithms are checked
  * against, and whatever none of them takes. */
 #include "cpu-common.h"
-
-#include <cblas.h>
 
 /* The GEMM's pixels: the output's, or the small image's for phases. */
 static TunitShape
@@ -89,6 +87,7 @@ fill_columns_channel (const CpuConv *conv, int c, const float *input, const Tuni
 /* One convolution, as its workers see it. */
 typedef struct {
   const CpuConv *conv;
+  const CpuContext *cpu;
   const float *input;
   const TunitShape *in;
   float *output;
@@ -134,9 +133,8 @@ multiply_band_share (void *data, int index, int count)
   gsize plane = (gsize) call->gemm.height * width;
   float *result = conv->phases ? call->products + (gsize) r0 * width
                                : call->output + (gsize) (call->y0 + r0) * width;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, conv->rows, (r1 - r0) * width,
-               call->depth, 1.0f, conv->weight, call->depth, columns, band, 0.0f, result,
-               conv->phases ? band : (int) plane);
+  cpu_gemm (&call->cpu->gemm, conv->rows, (r1 - r0) * width, call->depth, conv->weight,
+            call->depth, columns, band, 0.0f, result, conv->phases ? band : (int) plane);
 }
 
 static void
@@ -154,7 +152,7 @@ im2col_run (void *state, const CpuConv *conv, const float *input, const TunitSha
             const CpuContext *cpu)
 {
   Im2colCall call = {
-    .conv = conv, .input = input, .in = in, .output = output, .out = out,
+    .conv = conv, .cpu = cpu, .input = input, .in = in, .output = output, .out = out,
     .gemm = gemm_shape (conv, in, out),
     .depth = conv->in_channels * conv->kernel * conv->kernel,
     .columns = scratch->shared,

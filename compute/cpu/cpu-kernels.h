@@ -2,6 +2,7 @@
  * one file per algorithm:
  *
  *   cpu-im2col-conv.c          any convolution: im2col + sgemm (the reference)
+ *   cpu-bf16-conv.c            any convolution in bf16 by oneDNN (precision=bf16)
  *   cpu-winograd-conv.c        3x3 stride-1 convolutions, Winograd F(2x2) / F(4x4)
  *   cpu-direct-conv.c          convolutions with few input or output channels
  *   cpu-space-to-depth-conv.c  even-sized stride-2 convolutions
@@ -10,13 +11,15 @@
  *   cpu-small-ops.c            every other node (pooling, linear, residual add...)
  *   cpu-machine.c              instruction-set variant and threads
  *   cpu-thread-pool.c          the backend's worker threads
+ *   cpu-gemm.c                 the matrix products: OpenBLAS or oneDNN
  *
  * Values are planar float32 [C][H][W].  A kernel splits its work over
  * the backend's thread pool (cpu->pool, cpu->threads workers, the calling
- * thread among them), each worker calling OpenBLAS single-threaded. */
+ * thread among them), each worker calling its GEMM single-threaded. */
 #ifndef TUNIT_CPU_KERNELS_H
 #define TUNIT_CPU_KERNELS_H
 
+#include "cpu-gemm.h"
 #include "lowering.h"
 #include "cpu-thread-pool.h"
 
@@ -40,6 +43,10 @@ typedef enum {
 
 /* The best variant this CPU runs. */
 TunitCpuIsa tunit_cpu_isa_detect (void);
+
+/* What the CPU has for bf16 products (cpuid, and the OS's AVX-512 state):
+ * "amx_bf16", "avx512_bf16", or NULL for neither. */
+const char *tunit_cpu_native_bf16 (void);
 const char *tunit_cpu_isa_name (TunitCpuIsa isa);
 
 /* Sets up threading: returns the thread count to use for `requested`
@@ -57,6 +64,7 @@ typedef struct {
   int threads;               /* of pool */
   CpuThreadPool *pool;
   TunitCpuIsa isa;
+  CpuGemm gemm;              /* every matrix product goes through it (cpu-gemm.h) */
 } CpuContext;
 
 /* ---------------------------------------------------------- convolutions */
@@ -93,6 +101,7 @@ typedef struct {
   int winograd_tile;         /* 2 or 4 forces that tile; 0 = by size */
   int keep_weights;          /* Winograd weights: 1 keep, -1 per frame, 0 by size */
   gsize largest_value;       /* floats of the largest value of the graph at this size */
+  gboolean bf16;             /* bf16 inputs and weights, fp32 accumulation (oneDNN) */
 } CpuConvPolicy;
 
 /* Scratch a kernel needs at one size, in floats, and the buffers given. */
@@ -133,6 +142,10 @@ typedef struct {
                const CpuContext *cpu);
 } CpuConvAlgorithm;
 
+extern const CpuConvAlgorithm tunit_cpu_bf16_conv;
+/* What runs the bf16 convolutions on this CPU: "oneDNN brgconv:..." or
+ * the portable path. */
+char *tunit_cpu_bf16_conv_describe (void);
 extern const CpuConvAlgorithm tunit_cpu_winograd_conv;
 extern const CpuConvAlgorithm tunit_cpu_direct_conv;
 extern const CpuConvAlgorithm tunit_cpu_space_to_depth_conv;

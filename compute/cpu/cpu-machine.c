@@ -3,6 +3,9 @@
 #include "cpu-common.h"
 
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 
 TunitCpuIsa
 tunit_cpu_isa_detect (void)
@@ -13,6 +16,24 @@ tunit_cpu_isa_detect (void)
     return TUNIT_CPU_ISA_X86_64_V3;
 #endif
   return TUNIT_CPU_ISA_GENERIC;
+}
+
+const char *
+tunit_cpu_native_bf16 (void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  unsigned int eax, ebx, ecx, edx;
+  __builtin_cpu_init ();
+  /* AVX-512 state enabled by the OS; oneDNN asks Linux for the AMX tile
+   * state itself (arch_prctl ARCH_REQ_XCOMP_PERM) before it uses AMX */
+  if (!__builtin_cpu_supports ("avx512f"))
+    return NULL;
+  if (__get_cpuid_count (7, 0, &eax, &ebx, &ecx, &edx) && (edx & (1u << 22)))
+    return "amx_bf16";
+  if (__get_cpuid_count (7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 5)))
+    return "avx512_bf16";
+#endif
+  return NULL;
 }
 
 const char *

@@ -3,8 +3,6 @@
  * function here and one more case in tunit_cpu_small_op_run. */
 #include "cpu-common.h"
 
-#include <cblas.h>
-
 static void
 upsample_nearest2x (const float *input, const TunitShape *in, float *output)
 {
@@ -48,12 +46,12 @@ global_average_pool (const float *input, const TunitShape *in, float *output)
 }
 
 static void
-linear (const TunitNode *node, const float *input, float *output)
+linear (const TunitNode *node, const float *input, float *output, const CpuGemm *gemm)
 {
   for (int o = 0; o < node->channels; o++)
     output[o] = node->bias ? node->bias[o] : 0.0f;
-  cblas_sgemv (CblasRowMajor, CblasNoTrans, node->channels, node->in_channels, 1.0f,
-               node->weight, node->in_channels, input, 1, 1.0f, output, 1);
+  cpu_gemv_add (gemm, node->channels, node->in_channels, node->weight, node->in_channels, input,
+                output);
   for (int o = 0; o < node->channels; o++)
     output[o] = activate (output[o], node->activation);
 }
@@ -117,7 +115,7 @@ tunit_cpu_small_op_run (const TunitNode *node, const float *const *inputs,
     global_average_pool (inputs[0], in[0], output);
     break;
   case TUNIT_OP_LINEAR:
-    linear (node, inputs[0], output);
+    linear (node, inputs[0], output, &cpu->gemm);
     break;
   case TUNIT_OP_RESIDUAL_ADD:
     residual_add (node, inputs[0], inputs[1], out, output, cpu);

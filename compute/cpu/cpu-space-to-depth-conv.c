@@ -2,8 +2,6 @@
  * generator's downsampling) as GEMMs on the space-to-depth input. */
 #include "cpu-common.h"
 
-#include <cblas.h>
-
 /* A k x k stride-2 convolution (k even) of the padded input P is a
  * (k/2) x (k/2) stride-1 convolution of its space-to-depth rearrangement
  * B[(c,sy,sx)][Y][X] = P[c][2Y+sy][2X+sx].  With B's rows laid out at the
@@ -122,6 +120,7 @@ fill_space_to_depth_channel (const SpaceToDepth *s, const CpuConv *node, int c,
 typedef struct {
   const SpaceToDepth *s;
   const CpuConv *node;
+  const CpuContext *cpu;
   const float *input;
   const TunitShape *in;
   float *output;
@@ -152,11 +151,10 @@ multiply_channel_share (void *data, int index, int count)
   gsize out_plane = (gsize) out->height * out->width;
   int m0 = M * index / count, m1 = M * (index + 1) / count;
   for (int tap = 0; m1 > m0 && tap < half * half; tap++)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m1 - m0, columns, s->depth,
-                 1.0f, s->weight + ((gsize) tap * M + m0) * s->depth, s->depth,
-                 call->blocks + (tap / half) * call->b.width + tap % half,
-                 (int) call->b.plane, tap == 0 ? 0.0f : 1.0f,
-                 call->product + (gsize) m0 * columns, columns);
+    cpu_gemm (&call->cpu->gemm, m1 - m0, columns, s->depth,
+              s->weight + ((gsize) tap * M + m0) * s->depth, s->depth,
+              call->blocks + (tap / half) * call->b.width + tap % half, (int) call->b.plane,
+              tap == 0 ? 0.0f : 1.0f, call->product + (gsize) m0 * columns, columns);
   for (int m = m0; m < m1; m++) {
     float bias = conv_row_bias (node, m);
     for (int y = 0; y < call->rows; y++) {
@@ -175,7 +173,7 @@ space_to_depth_run (void *state, const CpuConv *node, const float *input, const 
 {
   const SpaceToDepth *s = state;
   SpaceToDepthCall call = {
-    .s = s, .node = node, .input = input, .in = in, .output = output, .out = out,
+    .s = s, .node = node, .cpu = cpu, .input = input, .in = in, .output = output, .out = out,
     .b = space_to_depth_band (s, node, out), .blocks = scratch->shared,
   };
   call.product = scratch->shared + (gsize) s->depth * call.b.plane;

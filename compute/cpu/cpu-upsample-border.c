@@ -11,8 +11,6 @@
 #include "cpu-common.h"
 #include "phase-split.h"
 
-#include <cblas.h>
-
 /* Output positions per GEMM, so that each thread's columns stay within an
  * eighth of the column budget (every thread has its own). */
 static int
@@ -98,7 +96,8 @@ add_to_output (const TunitNode *node, const TermLine *line, const float *result,
  * different threads). */
 static void
 run_term (const TunitNode *node, const TunitBorderTerm *term, const float *input,
-          const TunitShape *in, float *output, const TunitShape *out, float *scratch)
+          const TunitShape *in, float *output, const TunitShape *out, float *scratch,
+          const CpuGemm *gemm)
 {
   TermLine line;
   if (!term_line (term, in, &line))
@@ -116,8 +115,7 @@ run_term (const TunitNode *node, const TunitBorderTerm *term, const float *input
     for (int row = 0; row < depth; row++)
       memcpy (columns + (gsize) row * count, d + (gsize) (row / k) * span + first + row % k,
               sizeof (float) * count);
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, count, depth, 1.0f,
-                 term->weight, depth, columns, count, 0.0f, result, count);
+    cpu_gemm (gemm, M, count, depth, term->weight, depth, columns, count, 0.0f, result, count);
     for (int o = 0; o < M; o++)
       add_to_output (node, &line, result, first, count, output, out, o);
   }
@@ -144,6 +142,7 @@ typedef struct {
   float *output;
   const TunitShape *out;
   float **thread_scratch;
+  const CpuGemm *gemm;
   gboolean rows;
 } BorderPass;
 
@@ -157,7 +156,7 @@ run_line (void *data, int key, int worker)
     const TunitBorderTerm *term = &phases->terms[t];
     if (term_on_rows (term) == pass->rows && line_key (term) == key)
       run_term (pass->node, term, pass->input, pass->in, pass->output, pass->out,
-                pass->thread_scratch[worker]);
+                pass->thread_scratch[worker], pass->gemm);
   }
 }
 
@@ -175,7 +174,7 @@ tunit_cpu_upsample_border_run (const TunitNode *node, const float *input, const 
     deepest = MAX (deepest, phases->terms[t].output_line);
   BorderPass pass = {
     .node = node, .input = input, .in = in, .output = output, .out = out,
-    .thread_scratch = thread_scratch,
+    .thread_scratch = thread_scratch, .gemm = &cpu->gemm,
   };
   for (int i = 0; i < 2; i++) {
     pass.rows = i == 0;

@@ -3,8 +3,6 @@
  * decomposition of upsample + 5x5 convolution. */
 #include "cpu-common.h"
 
-#include <cblas.h>
-
 /* One Winograd F(m x m, 3 x 3) form of a 3x3 stride-1 padding-1
  * convolution (or of the phases of an upsampled convolution: 4 x channels
  * GEMM rows, written interleaved into the [channels][2H][2W] output).
@@ -413,6 +411,7 @@ VOID_VARIANTS (output_transform_row, OUTPUT_TRANSFORM_ROW_PARAMS, OUTPUT_TRANSFO
 typedef struct {
   const Winograd *w;
   const WinogradGeometry *g;
+  const CpuGemm *gemm;
   const float *input;
   const TunitShape *in;
   const float *u;
@@ -447,8 +446,8 @@ multiply_point (void *data, int xi, int worker)
   const WinogradChunk *k = data;
   int n = k->w->m + 2, nn = n * n;
   int C = k->w->in_channels, M = k->M, T = k->T;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f, k->u + (gsize) xi * C,
-               nn * C, k->v + (gsize) xi * C * T, T, 0.0f, k->mx + (gsize) xi * M * T, T);
+  cpu_gemm (k->gemm, M, T, C, k->u + (gsize) xi * C, nn * C, k->v + (gsize) xi * C * T, T,
+            0.0f, k->mx + (gsize) xi * M * T, T);
 }
 
 /* GEMM row q0 + q of the chunk: its output rows, transformed back, with
@@ -502,7 +501,7 @@ winograd_rows (const Winograd *w, const WinogradGeometry *g, const float *input,
 {
   int n = w->m + 2, nn = n * n;
   WinogradChunk k = {
-    .w = w, .g = g, .input = input, .in = in, .u = u, .output = output,
+    .w = w, .g = g, .gemm = &cpu->gemm, .input = input, .in = in, .u = u, .output = output,
     .thread_scratch = thread_scratch, .q0 = q0, .M = count,
   };
   for (k.t0 = 0; k.t0 < g->tiles_h; k.t0 += g->chunk_rows) {
