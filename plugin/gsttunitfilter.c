@@ -1215,9 +1215,11 @@ install_properties (GObjectClass *gobject_class)
   g_object_class_install_property (gobject_class, PROP_PRECISION,
       g_param_spec_enum ("precision", "Precision",
           "Arithmetic of the network: auto (fp16 on Vulkan devices with "
-          "16-bit storage, else fp32), fp32, fp16 or bf16. A backend without "
-          "the precision asked for runs fp32 and says so in an info message "
-          "(the CPU backend runs fp32 only, for now)." LIVE_CHANGE_DOC,
+          "16-bit storage, else fp32), fp32, fp16 or bf16. On the CPU, bf16 "
+          "runs the convolutions with bf16 inputs and weights (fp32 "
+          "accumulation) where the CPU has AMX-BF16 or AVX512-BF16; a backend "
+          "without the precision asked for runs fp32. Either way an info "
+          "message says what runs." LIVE_CHANGE_DOC,
           GST_TYPE_TUNIT_PRECISION, DEFAULT_PRECISION,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
