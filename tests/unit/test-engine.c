@@ -265,10 +265,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autoptr (GBytes) bytes = tiny_model_build (TRUE);
-  GError *error = NULL;
-  model = tunit_model_load_from_bytes (bytes, &error);
-  g_assert_no_error (error);
+  model = tiny_model_load ();
   g_test_add_func ("/engine/needs-style", test_needs_style);
   g_test_add_func ("/engine/any-size", test_any_size);
   g_test_add_func ("/engine/fast-paths-match-reference", test_fast_paths_match_reference);

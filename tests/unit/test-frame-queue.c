@@ -206,10 +206,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  GError *error = NULL;
-  g_autoptr (GBytes) bytes = tiny_model_build (TRUE);
-  model = tunit_model_load_from_bytes (bytes, &error);
-  g_assert_no_error (error);
+  model = tiny_model_load ();
   g_test_add_func ("/frame-queue/order-and-results", test_order_and_results);
   g_test_add_func ("/frame-queue/call-between-frames", test_call_between_frames);
   g_test_add_func ("/frame-queue/run-waits-on-queue-thread", test_run_waits_on_queue_thread);

@@ -182,10 +182,7 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  GError *error = NULL;
-  g_autoptr (GBytes) bytes = tiny_model_build (TRUE);
-  model = tunit_model_load_from_bytes (bytes, &error);
-  g_assert_no_error (error);
+  model = tiny_model_load ();
   g_test_add_func ("/lowering/generator", test_generator);
   g_test_add_func ("/lowering/guide", test_guide);
   g_test_add_func ("/lowering/refused", test_refused);

@@ -151,3 +151,14 @@ tiny_model_with_header (GBytes *model, const char *header)
   g_byte_array_append (bytes, data + 8 + old_length, size - 8 - old_length);
   return g_byte_array_free_to_bytes (bytes);
 }
+
+TunitModel *
+tiny_model_load (void)
+{
+  GError *error = NULL;
+  GBytes *bytes = tiny_model_build (TRUE);
+  TunitModel *model = tunit_model_load_from_bytes (bytes, &error);
+  g_assert_no_error (error);
+  g_bytes_unref (bytes);
+  return model;
+}
